@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class ProductQuerySet(models.QuerySet["Product"]):
+    def active(self) -> ProductQuerySet:
+        return self.filter(is_active=True)
+
+    def visible_to(self, viewer) -> ProductQuerySet:
+        """Admins see the whole catalog, everyone else only active products."""
+        if viewer.is_authenticated and viewer.is_admin:
+            return self
+        return self.active()
+
+    def search(self, term: str) -> ProductQuerySet:
+        return self.filter(models.Q(sku__icontains=term) | models.Q(name__icontains=term))
+
+    def in_stock(self, in_stock: bool = True) -> ProductQuerySet:
+        return self.filter(stock__gt=0) if in_stock else self.filter(stock=0)
+
+
+class Product(models.Model):
+    """Something the shop sells, with its current price and units in stock."""
+
+    sku = models.CharField(max_length=64, unique=True, help_text="Stock keeping unit, unique.")
+    name = models.CharField(max_length=200, help_text="Product name.")
+    description = models.TextField(blank=True, default="", help_text="Long description.")
+    price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Current unit price.",
+    )
+    stock = models.IntegerField(
+        default=0, validators=[MinValueValidator(0)], help_text="Units available to order."
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive products cannot be ordered.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gt=0), name="catalog_product_price_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(stock__gte=0), name="catalog_product_stock_gte_0"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["name"], name="catalog_product_name_idx"),
+            models.Index(fields=["price"], name="catalog_product_price_idx"),
+            models.Index(fields=["stock"], name="catalog_product_stock_idx"),
+            models.Index(fields=["is_active"], name="catalog_product_is_active_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class OrderQuerySet(models.QuerySet["Order"]):
+    def visible_to(self, viewer) -> OrderQuerySet:
+        """Admins see every order, users their own, anonymous callers none."""
+        if not viewer.is_authenticated:
+            return self.none()
+        if viewer.is_admin:
+            return self
+        return self.filter(user_id=viewer.pk)
+
+
+class Order(models.Model):
+    """A user's purchase of one or more products, processed in the background."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=OrderStatus.choices,
+        default=OrderStatus.PENDING,
+        help_text="Where the order is in its lifecycle.",
+    )
+    total = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Sum of item subtotals, fixed when the order is placed.",
+    )
+    failure_reason = models.CharField(
+        max_length=255, null=True, blank=True, help_text="Why processing failed; set when FAILED."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When the order was placed.")
+    updated_at = models.DateTimeField(auto_now=True, help_text="Last change, e.g. of status.")
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(total__gte=0), name="orders_order_total_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=OrderStatus.values), name="orders_order_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status=OrderStatus.FAILED) | models.Q(failure_reason__isnull=True),
+                name="orders_order_failure_reason_only_when_failed",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="orders_order_user_created_idx"),
+            models.Index(fields=["created_at"], name="orders_order_created_at_idx"),
+            models.Index(fields=["status"], name="orders_order_status_idx"),
+            models.Index(fields=["total"], name="orders_order_total_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk} ({self.status})"
+
+
+class OrderItem(models.Model):
+    """One product line of an order, priced when the order was placed."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, related_name="order_items"
+    )
+    quantity = models.PositiveIntegerField(help_text="Units ordered.")
+    unit_price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="The product's price when the order was placed.",
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "product"], name="orders_item_product_once"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="orders_item_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gt=0), name="orders_item_unit_price_gt_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_id}"
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.unit_price * self.quantity

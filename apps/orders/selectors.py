@@ -1,0 +1,41 @@
+"""Reads of orders, as querysets and SQL expressions that batch per-row aggregates."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models.functions import Coalesce
+
+from apps.orders.models import Order, OrderItem, OrderStatus
+
+MONEY = models.DecimalField(max_digits=12, decimal_places=2)
+
+
+def _per_outer_row(
+    queryset: models.QuerySet, *, group_by: str, aggregate: models.Aggregate
+) -> models.Subquery:
+    """One aggregate per outer row as a correlated subquery, evaluated only for the rows returned."""
+    return models.Subquery(
+        queryset.order_by().values(group_by).annotate(result=aggregate).values("result")[:1]
+    )
+
+
+def order_count_by_user() -> models.Expression:
+    """Every order of the outer user, any status."""
+    orders = Order.objects.filter(user_id=models.OuterRef("pk"))
+    return Coalesce(_per_outer_row(orders, group_by="user_id", aggregate=models.Count("pk")), 0)
+
+
+def total_spent_by_user() -> models.Expression:
+    """Sum of `total` over the outer user's CONFIRMED orders."""
+    orders = Order.objects.filter(user_id=models.OuterRef("pk"), status=OrderStatus.CONFIRMED)
+    return Coalesce(
+        _per_outer_row(orders, group_by="user_id", aggregate=models.Sum("total")),
+        models.Value(Decimal("0.00")),
+        output_field=MONEY,
+    )
+
+
+def item_count_by_order() -> models.Expression:
+    """Sum of item quantities of the outer order."""
+    items = OrderItem.objects.filter(order_id=models.OuterRef("pk"))
+    return Coalesce(_per_outer_row(items, group_by="order_id", aggregate=models.Sum("quantity")), 0)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class UserRole(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    USER = "user", "User"
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def active(self) -> UserQuerySet:
+        return self.filter(is_active=True)
+
+    def admins(self) -> UserQuerySet:
+        return self.filter(role=UserRole.ADMIN)
+
+    def with_orders(self) -> UserQuerySet:
+        return self.prefetch_related("orders__items")
+
+    def visible_to(self, viewer) -> UserQuerySet:
+        """Admins see every user, anyone else only themselves."""
+        if not viewer.is_authenticated:
+            return self.none()
+        if viewer.is_admin:
+            return self
+        return self.filter(pk=viewer.pk)
+
+    def search(self, term: str) -> UserQuerySet:
+        return self.filter(models.Q(email__icontains=term) | models.Q(name__icontains=term))
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        """The whole address is lower-cased: uniqueness and login ignore case."""
+        return (email or "").strip().lower()
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields) -> User:
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> User:
+        extra_fields.update(role=UserRole.ADMIN, is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra_fields)
+
+
+class ActiveUserManager(UserManager):
+    def get_queryset(self) -> UserQuerySet:
+        return super().get_queryset().active()
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with an email address and places orders."""
+
+    email = models.EmailField(
+        unique=True, max_length=254, help_text="Login address, stored lower-case."
+    )
+    name = models.CharField(max_length=100, help_text="Display name.")
+    role = models.CharField(
+        max_length=10, choices=UserRole.choices, default=UserRole.USER, help_text="Access role."
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive users cannot sign in and their tokens stop working."
+    )
+    is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
+    date_joined = models.DateTimeField(default=timezone.now, help_text="When the user registered.")
+
+    objects = UserManager()
+    active = ActiveUserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="users_user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="users_user_email_lowercase"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=UserRole.values), name="users_user_role_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["date_joined"], name="users_user_date_joined_idx"),
+            models.Index(fields=["name"], name="users_user_name_idx"),
+            models.Index(fields=["role"], name="users_user_role_idx"),
+            models.Index(fields=["is_active"], name="users_user_is_active_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = type(self).objects.normalize_email(self.email)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == UserRole.ADMIN

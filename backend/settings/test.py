@@ -1,0 +1,20 @@
+"""Test runs: SQLite by default, PostgreSQL when DATABASE_URL is set; fast hashing; mail kept in memory."""
+
+from backend.settings.base import *  # noqa: F403
+from backend.settings.base import env
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-that-is-long-enough-for-hs256"
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+GRAPHIQL = True
+GRAPHQL_INTROSPECTION = True
+CORS_ALLOWED_ORIGINS = ["http://allowed.example"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"null": {"class": "logging.NullHandler"}},
+    "root": {"handlers": ["null"], "level": env("LOG_LEVEL", default="WARNING")},
+}

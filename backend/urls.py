@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import path
+
+from schema.schema import schema
+from schema.views import ApiGraphQLView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("graphql/", ApiGraphQLView.from_settings(schema), name="graphql"),
+]

@@ -1,0 +1,173 @@
+"""The contract's error model: every GraphQL error leaves with an `extensions.code`.
+
+Resolvers and services raise plain exceptions (`ApiError` subclasses, Django's
+`ValidationError`, `ObjectDoesNotExist`); `ErrorCodes` turns each into the contract's
+shape once, after the operation. Anything unexpected is masked and logged with the
+request id.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Iterator
+
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from graphql import GraphQLError, VariableDefinitionNode
+from strawberry.extensions import SchemaExtension
+from strawberry.relay.types import GlobalIDValueError
+from strawberry.utils.str_converters import to_camel_case
+
+from backend.request_id import current_request_id
+
+logger = logging.getLogger("schema.errors")
+
+
+class ErrorCode(enum.StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    CONFLICT = "CONFLICT"
+    TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class ApiError(Exception):
+    """An error meant for the client: its message is shown, its code set."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        extensions: dict[str, object] = {"code": self.code.value}
+        if self.fields is not None:
+            extensions["fields"] = self.fields
+        return extensions
+
+
+class Unauthenticated(ApiError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class Forbidden(ApiError):
+    code = ErrorCode.FORBIDDEN
+
+
+class NotFound(ApiError):
+    code = ErrorCode.NOT_FOUND
+
+
+class BadUserInput(ApiError):
+    code = ErrorCode.BAD_USER_INPUT
+
+
+class Conflict(ApiError):
+    code = ErrorCode.CONFLICT
+
+
+def fields_from_validation_error(error: DjangoValidationError) -> dict[str, list[str]]:
+    """Django's per-field messages keyed by the GraphQL (camelCase) input field names."""
+    if hasattr(error, "error_dict"):
+        return {
+            ("input" if name == NON_FIELD_ERRORS else to_camel_case(name)): [
+                message for item in items for message in item.messages
+            ]
+            for name, items in error.error_dict.items()
+        }
+    return {"input": list(error.messages)}
+
+
+def to_api_error(error: BaseException | None) -> ApiError | None:
+    """The client-facing form of a known exception, or None for an unexpected one."""
+    if isinstance(error, ApiError):
+        return error
+    if isinstance(error, DjangoValidationError):
+        fields = fields_from_validation_error(error)
+        first = next(iter(fields.values()), ["Invalid input."])
+        return BadUserInput(first[0] if first else "Invalid input.", fields=fields)
+    if isinstance(error, ObjectDoesNotExist):
+        return NotFound("Not found.")
+    if isinstance(error, PermissionDenied):
+        return Forbidden("You are not allowed to do this.")
+    if isinstance(error, GlobalIDValueError):
+        return BadUserInput("Malformed global id.", fields={"id": ["Malformed global id."]})
+    return None
+
+
+def _variable_names(error: GraphQLError) -> list[str]:
+    return [
+        node.variable.name.value
+        for node in error.nodes or ()
+        if isinstance(node, VariableDefinitionNode)
+    ]
+
+
+def _with_code(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={**(error.extensions or {}), **extensions},
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    """Gives every error of a result the contract's `extensions.code`; masks the unexpected."""
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self._validation_errors = {id(e) for e in self.execution_context.pre_execution_errors or ()}
+
+    def on_operation(self) -> Iterator[None]:
+        self._validation_errors: set[int] = set()
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        parsed = self.execution_context.graphql_document is not None
+        result.errors = [self._classify(error, parsed) for error in result.errors]
+
+    def _classify(self, error: GraphQLError, parsed: bool) -> GraphQLError:
+        if error.extensions and "code" in error.extensions:
+            return error
+        original = error.original_error
+        api_error = to_api_error(original)
+        if api_error is not None:
+            return _with_code(error, api_error.message, api_error.extensions)
+        if not parsed:
+            return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_PARSE_FAILED})
+        if id(error) in self._validation_errors:
+            if isinstance(original, ValueError):
+                # A scalar refused a literal value (a malformed id, a price with 3 decimals).
+                fields = {"input": [str(original) or error.message]}
+                return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields})
+            return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_VALIDATION_FAILED})
+        if error.path is None:
+            # Raised by graphql-core before any resolver: variables of the wrong type or missing.
+            fields = {name: [error.message] for name in _variable_names(error)}
+            return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields})
+        request_id = current_request_id()
+        logger.error(
+            "Unexpected error in %s (request %s)",
+            ".".join(str(p) for p in error.path or ()),
+            request_id,
+            exc_info=original or error,
+        )
+        return _with_code(
+            error,
+            "Internal server error.",
+            {"code": ErrorCode.INTERNAL_SERVER_ERROR, "requestId": request_id},
+        )

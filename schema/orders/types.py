@@ -1,0 +1,48 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+import strawberry_django
+from strawberry import Info, auto, relay
+
+from apps.orders import models
+from apps.orders import selectors as order_selectors
+from schema.catalog.types import ProductType
+from schema.context import get_viewer
+
+if TYPE_CHECKING:
+    from schema.users.types import UserType
+
+OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
+
+
+@strawberry_django.type(models.OrderItem, name="OrderItem")
+class OrderItemType:
+    id: strawberry.ID = strawberry_django.field(field_name="pk")
+    product: ProductType
+    quantity: auto
+    unit_price: Decimal
+    subtotal: Decimal = strawberry_django.field(
+        only=["unit_price", "quantity"], description="unitPrice * quantity."
+    )
+
+
+@strawberry_django.type(models.Order, name="Order")
+class OrderType(relay.Node):
+    pk: relay.NodeID[int]
+    user: Annotated["UserType", strawberry.lazy("schema.users.types")]
+    status: OrderStatus
+    total: Decimal
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    items: list[OrderItemType]
+    item_count: int = strawberry_django.field(
+        annotate={"item_count": lambda info: order_selectors.item_count_by_order()},
+        description="Sum of item quantities.",
+    )
+
+    @classmethod
+    def get_queryset(cls, queryset: models.OrderQuerySet, info: Info, **kwargs) -> models.OrderQuerySet:
+        return queryset.visible_to(get_viewer(info))

@@ -1,0 +1,27 @@
+import strawberry
+import strawberry_django
+from strawberry import Info
+from strawberry_django.relay import DjangoListConnection
+
+from apps.users import models
+from schema.context import get_viewer
+from schema.permissions import IsAdmin, require
+from schema.users.filters import UserFilter, UserOrder
+from schema.users.types import UserType
+
+
+@strawberry.type
+class UserQueries:
+    users: DjangoListConnection[UserType] = strawberry_django.connection(
+        filters=UserFilter,
+        ordering=UserOrder,
+        extensions=[require(IsAdmin())],
+        description="Every user (ADMIN only).",
+    )
+
+    @strawberry_django.field(description="The signed-in user, or null when anonymous.")
+    def me(self, info: Info) -> UserType | None:
+        viewer = get_viewer(info)
+        if not viewer.is_authenticated:
+            return None
+        return models.User.objects.filter(pk=viewer.pk)
