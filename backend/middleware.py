@@ -11,7 +11,7 @@ logger = logging.getLogger("backend.requests")
 
 
 class RequestTimingMiddleware:
-    """Sets `X-Request-ID` and `X-Request-Duration` and logs method, path, operation, status, time."""
+    """Sets `X-Request-ID` and `X-Request-Duration`; logs method, path, operation, status, time."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -153,12 +153,16 @@ class ErrorCodes(SchemaExtension):
             if isinstance(original, ValueError):
                 # A scalar refused a literal value (a malformed id, a price with 3 decimals).
                 fields = {"input": [str(original) or error.message]}
-                return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields})
+                return _with_code(
+                    error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
+                )
             return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_VALIDATION_FAILED})
         if error.path is None:
             # Raised by graphql-core before any resolver: variables of the wrong type or missing.
             fields = {name: [error.message] for name in _variable_names(error)}
-            return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields})
+            return _with_code(
+                error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
+            )
         request_id = current_request_id()
         logger.error(
             "Unexpected error in %s (request %s)",

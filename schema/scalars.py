@@ -14,7 +14,7 @@ def serialize_money(value: Decimal | int | str) -> str:
 def parse_money(value: object) -> Decimal:
     """Money from a string or integer with at most two decimals; floats are refused."""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError("Expected a decimal number as a string, e.g. \"19.90\".")
+        raise ValueError('Expected a decimal number as a string, e.g. "19.90".')
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:

@@ -32,7 +32,6 @@ schema = strawberry.Schema(
     query=Query,
     extensions=[ErrorCodes, lambda: DjangoOptimizerExtension(prefetch_custom_queryset=True)],
     config=StrawberryConfig(
-        relay_max_results=pagination.MAX_PAGE_SIZE,
-        scalar_map={Decimal: MONEY_SCALAR}
+        relay_max_results=pagination.MAX_PAGE_SIZE, scalar_map={Decimal: MONEY_SCALAR}
     ),
 )

@@ -47,7 +47,9 @@ class Product(models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(price__gt=0), name="catalog_product_price_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(price__gt=0), name="catalog_product_price_gt_0"
+            ),
             models.CheckConstraint(
                 condition=models.Q(stock__gte=0), name="catalog_product_stock_gte_0"
             ),

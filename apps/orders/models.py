@@ -42,7 +42,8 @@ class Order(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Sum of item subtotals, fixed when the order is placed.",
     )
-    failure_reason = models.CharField(
+    # Null, not "", when there is no failure: the API shows null and a constraint ties it to FAILED.
+    failure_reason = models.CharField(  # noqa: DJ001
         max_length=255, null=True, blank=True, help_text="Why processing failed; set when FAILED."
     )
     created_at = models.DateTimeField(auto_now_add=True, help_text="When the order was placed.")
@@ -53,12 +54,15 @@ class Order(models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(total__gte=0), name="orders_order_total_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(total__gte=0), name="orders_order_total_gte_0"
+            ),
             models.CheckConstraint(
                 condition=models.Q(status__in=OrderStatus.values), name="orders_order_status_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(status=OrderStatus.FAILED) | models.Q(failure_reason__isnull=True),
+                condition=models.Q(status=OrderStatus.FAILED)
+                | models.Q(failure_reason__isnull=True),
                 name="orders_order_failure_reason_only_when_failed",
             ),
         ]
@@ -92,7 +96,9 @@ class OrderItem(models.Model):
         ordering = ["pk"]
         constraints = [
             models.UniqueConstraint(fields=["order", "product"], name="orders_item_product_once"),
-            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="orders_item_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="orders_item_quantity_gt_0"
+            ),
             models.CheckConstraint(
                 condition=models.Q(unit_price__gt=0), name="orders_item_unit_price_gt_0"
             ),

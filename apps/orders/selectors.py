@@ -13,7 +13,7 @@ MONEY = models.DecimalField(max_digits=12, decimal_places=2)
 def _per_outer_row(
     queryset: models.QuerySet, *, group_by: str, aggregate: models.Aggregate
 ) -> models.Subquery:
-    """One aggregate per outer row as a correlated subquery, evaluated only for the rows returned."""
+    """One aggregate per outer row: a correlated subquery, run only for the rows returned."""
     return models.Subquery(
         queryset.order_by().values(group_by).annotate(result=aggregate).values("result")[:1]
     )

@@ -18,5 +18,8 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "name", "role", "password1", "password2"]}),
+        (
+            None,
+            {"classes": ["wide"], "fields": ["email", "name", "role", "password1", "password2"]},
+        ),
     ]

@@ -13,7 +13,9 @@ class ProductFilter:
 
     @strawberry_django.filter_field(description="Case-insensitive substring of sku or name.")
     def search(self, queryset: QuerySet, value: str, prefix: str) -> tuple[QuerySet, Q]:
-        return queryset, Q(**{f"{prefix}sku__icontains": value}) | Q(**{f"{prefix}name__icontains": value})
+        return queryset, Q(**{f"{prefix}sku__icontains": value}) | Q(
+            **{f"{prefix}name__icontains": value}
+        )
 
     @strawberry_django.filter_field(description="true: stock > 0; false: stock = 0.")
     def in_stock(self, queryset: QuerySet, value: bool, prefix: str) -> tuple[QuerySet, Q]:

@@ -18,7 +18,9 @@ class ProductType(relay.Node):
     is_active: auto
 
     @classmethod
-    def get_queryset(cls, queryset: models.ProductQuerySet, info: Info, **kwargs) -> models.ProductQuerySet:
+    def get_queryset(
+        cls, queryset: models.ProductQuerySet, info: Info, **kwargs
+    ) -> models.ProductQuerySet:
         if info.python_name == "product":
             # Reached through an order item: the order's visibility already decided, and a
             # product on an order the caller can see stays visible once deactivated.

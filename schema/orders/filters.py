@@ -17,7 +17,9 @@ class OrderFilter:
         return queryset, Q(**{f"{prefix}created_at__gte": value})
 
     @strawberry_django.filter_field(description="Placed before this time (exclusive).")
-    def created_before(self, queryset: QuerySet, value: datetime, prefix: str) -> tuple[QuerySet, Q]:
+    def created_before(
+        self, queryset: QuerySet, value: datetime, prefix: str
+    ) -> tuple[QuerySet, Q]:
         return queryset, Q(**{f"{prefix}created_at__lt": value})
 
 

@@ -44,5 +44,7 @@ class OrderType(relay.Node):
     )
 
     @classmethod
-    def get_queryset(cls, queryset: models.OrderQuerySet, info: Info, **kwargs) -> models.OrderQuerySet:
+    def get_queryset(
+        cls, queryset: models.OrderQuerySet, info: Info, **kwargs
+    ) -> models.OrderQuerySet:
         return queryset.visible_to(get_viewer(info))

@@ -35,5 +35,7 @@ class UserType(relay.Node):
     )
 
     @classmethod
-    def get_queryset(cls, queryset: models.UserQuerySet, info: Info, **kwargs) -> models.UserQuerySet:
+    def get_queryset(
+        cls, queryset: models.UserQuerySet, info: Info, **kwargs
+    ) -> models.UserQuerySet:
         return queryset.visible_to(get_viewer(info))

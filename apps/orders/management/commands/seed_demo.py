@@ -31,12 +31,19 @@ class Command(BaseCommand):
         products = {
             sku: Product.objects.update_or_create(
                 sku=sku,
-                defaults={"name": name, "description": text, "price": Decimal(price), "stock": stock},
+                defaults={
+                    "name": name,
+                    "description": text,
+                    "price": Decimal(price),
+                    "stock": stock,
+                },
             )[0]
             for sku, name, text, price, stock in PRODUCTS
         }
         if not Order.objects.filter(user=user).exists():
-            self._order(user, [(products["KB-001"], 1), (products["CB-005"], 2)], OrderStatus.CONFIRMED)
+            self._order(
+                user, [(products["KB-001"], 1), (products["CB-005"], 2)], OrderStatus.CONFIRMED
+            )
             self._order(user, [(products["MN-003"], 1)], OrderStatus.PENDING)
         if not Order.objects.filter(user=admin).exists():
             self._order(admin, [(products["DK-006"], 1)], OrderStatus.CONFIRMED)

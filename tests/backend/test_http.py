@@ -1,0 +1,61 @@
+"""The endpoint through Django's whole stack: headers, CORS, logging, GraphiQL."""
+
+import logging
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+CATALOG = {
+    "query": "query Catalog { products(first: 1) { totalCount } }",
+    "operationName": "Catalog",
+}
+
+
+def post(client, body, **headers):
+    return client.post("/graphql/", body, content_type="application/json", headers=headers)
+
+
+def test_every_response_carries_its_duration_and_request_id(client):
+    response = post(client, CATALOG)
+    assert response.status_code == 200
+    assert response.json() == {"data": {"products": {"totalCount": 0}}}
+    assert response["X-Request-Duration"].endswith("ms")
+    assert len(response["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize(
+    ("incoming", "kept"),
+    [("abc-123_X.y", True), ("x" * 200, True), ("x" * 201, False), ("bad id!", False)],
+)
+def test_request_id_is_kept_only_when_well_formed(client, incoming, kept):
+    response = post(client, CATALOG, **{"X-Request-ID": incoming})
+    assert (response["X-Request-ID"] == incoming) is kept
+
+
+def test_one_log_line_per_request_names_the_operation(client, caplog):
+    with caplog.at_level(logging.INFO, logger="backend.requests"):
+        response = post(client, CATALOG)
+    (record,) = [r for r in caplog.records if r.name == "backend.requests"]
+    line = record.getMessage()
+    assert line.startswith("POST /graphql/ operation=Catalog status=200 duration_ms=")
+    assert f"request_id={response['X-Request-ID']}" in line
+
+
+def test_cors_allows_only_configured_origins(client):
+    allowed = post(client, CATALOG, Origin="http://allowed.example")
+    assert allowed["Access-Control-Allow-Origin"] == "http://allowed.example"
+    assert allowed["Access-Control-Allow-Credentials"] == "true"
+    other = post(client, CATALOG, Origin="http://evil.example")
+    assert "Access-Control-Allow-Origin" not in other
+
+
+def test_browser_get_renders_graphiql(client):
+    response = client.get("/graphql/", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert b"graphiql" in response.content.lower()
+
+
+def test_query_over_get_is_served(client):
+    response = client.get("/graphql/", {"query": "{ products { totalCount } }"})
+    assert response.json() == {"data": {"products": {"totalCount": 0}}}

@@ -1,0 +1,75 @@
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.test import RequestFactory
+from django.urls import resolve
+
+from tests.contract import operation
+
+
+def pytest_report_header(config) -> list[str]:
+    return [f"database: {connection.vendor} ({connection.settings_dict['NAME']})"]
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if connection.vendor == "postgresql":
+        return
+    reason = "needs PostgreSQL: set DATABASE_URL=postgres://... to run it"
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """With FORBID_SKIPS=1 (CI, where every service is up) a skipped test fails the run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if os.environ.get("FORBID_SKIPS") == "1" and skipped:
+        reporter.write_line(
+            f"FORBID_SKIPS=1: {len(skipped)} skipped tests count as failures", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+GraphQL = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def graphql(db) -> GraphQL:
+    """Runs a document through the GraphQL view as `user` (anonymous by default); returns the JSON.
+
+    The request goes straight to the view, so SQL counted around it is the operation's own.
+    """
+
+    def run(document: str, variables: dict | None = None, *, user=None) -> dict[str, Any]:
+        request = RequestFactory().post(
+            "/graphql/",
+            data=json.dumps({"query": document, "variables": variables or {}}),
+            content_type="application/json",
+        )
+        request.user = user or AnonymousUser()
+        request._dont_enforce_csrf_checks = True
+        response = resolve("/graphql/").func(request)
+        assert response.status_code == 200, response.content
+        return json.loads(response.content)
+
+    return run
+
+
+@pytest.fixture
+def contract(graphql) -> GraphQL:
+    """Runs one of the contract's operations by name."""
+
+    def run(name: str, variables: dict | None = None, *, user=None) -> dict[str, Any]:
+        return graphql(operation(name), variables, user=user)
+
+    return run
+
+
+def error_codes(result: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in result.get("errors", [])]

@@ -1,0 +1,53 @@
+"""Every error a client can meet carries the contract's `extensions.code`."""
+
+import logging
+
+import pytest
+
+from apps.orders import selectors as order_selectors
+from tests.conftest import error_codes
+from tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_parse_failure(graphql):
+    result = graphql("{ products { ")
+    assert error_codes(result) == ["GRAPHQL_PARSE_FAILED"]
+    assert "data" not in result or result["data"] is None
+
+
+def test_validation_failure(graphql):
+    result = graphql("{ products { noSuchField } }")
+    assert error_codes(result) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+def test_missing_variable_is_bad_user_input(graphql):
+    result = graphql("query ($id: ID!) { node(id: $id) { id } }")
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert result["errors"][0]["extensions"]["fields"] == {"id": [result["errors"][0]["message"]]}
+
+
+def test_malformed_global_id_literal_is_bad_user_input(graphql):
+    result = graphql('{ node(id: "not-a-global-id") { id } }')
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+
+
+def test_unexpected_errors_are_masked_and_logged_with_the_request_id(graphql, monkeypatch, caplog):
+    order = OrderFactory()
+
+    def broken():
+        raise RuntimeError('relation "orders_order" does not exist: SELECT secret FROM x')
+
+    monkeypatch.setattr(order_selectors, "item_count_by_order", broken)
+    with caplog.at_level(logging.ERROR, logger="schema.errors"):
+        result = graphql("{ orders { edges { node { itemCount } } } }", user=order.user)
+
+    (error,) = result["errors"]
+    assert error["message"] == "Internal server error."
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "SELECT" not in str(result)
+    request_id = error["extensions"]["requestId"]
+    (record,) = [r for r in caplog.records if r.name == "schema.errors"]
+    assert request_id in record.getMessage()
+    assert "SELECT secret" in str(record.exc_info[1])
