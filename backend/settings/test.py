@@ -1,4 +1,4 @@
-"""Test runs: SQLite by default, PostgreSQL when DATABASE_URL is set; fast hashing; mail in memory."""
+"""Test runs: SQLite unless DATABASE_URL is set; fast password hashing; mail kept in memory."""
 
 from backend.settings.base import *  # noqa: F403
 from backend.settings.base import env
