@@ -1,15 +1,36 @@
 """The HTTP endpoint: strawberry's Django view with the project's settings."""
 
 from django.conf import settings
+from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
 
+def _csrf_rejection(request):
+    """CSRF only guards cookie-authenticated requests; API clients send no session cookie."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return None
+    return CsrfViewMiddleware(lambda _: None).process_view(request, None, (), {})
+
+
+@method_decorator(csrf_exempt, name="dispatch")
 class ApiGraphQLView(GraphQLView):
     """GraphQL over HTTP at /graphql/; GraphiQL where settings enable it."""
 
     @classmethod
     def from_settings(cls, schema):
         return cls.as_view(schema=schema, graphql_ide="graphiql" if settings.GRAPHIQL else None)
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST" and (rejection := _csrf_rejection(request)):
+            return rejection
+        return super().dispatch(request, *args, **kwargs)
+
+    def render_graphql_ide(self, request):
+        # GraphiQL sends the csrftoken cookie back as X-CSRFToken for session users.
+        get_token(request)
+        return super().render_graphql_ide(request)
 
     def execute_single(
         self, request, request_adapter, sub_response, context, root_value, request_data

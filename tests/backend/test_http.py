@@ -3,9 +3,13 @@
 import logging
 
 import pytest
+from django.test import Client
+
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
+ME = {"query": "{ me { email } }"}
 CATALOG = {
     "query": "query Catalog { products(first: 1) { totalCount } }",
     "operationName": "Catalog",
@@ -59,3 +63,21 @@ def test_browser_get_renders_graphiql(client):
 def test_query_over_get_is_served(client):
     response = client.get("/graphql/", {"query": "{ products { totalCount } }"})
     assert response.json() == {"data": {"products": {"totalCount": 0}}}
+
+
+def test_api_clients_without_a_session_need_no_csrf_token():
+    client = Client(enforce_csrf_checks=True)
+    response = post(client, CATALOG)
+    assert response.status_code == 200
+
+
+def test_session_authenticated_posts_need_the_csrf_token():
+    user = UserFactory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert post(client, ME).status_code == 403
+
+    client.get("/graphql/", headers={"Accept": "text/html"})  # GraphiQL sets the cookie
+    token = client.cookies["csrftoken"].value
+    response = post(client, ME, **{"X-CSRFToken": token})
+    assert response.json() == {"data": {"me": {"email": user.email}}}
