@@ -75,6 +75,10 @@ class Conflict(ApiError):
     code = ErrorCode.CONFLICT
 
 
+class TooManyRequests(ApiError):
+    code = ErrorCode.TOO_MANY_REQUESTS
+
+
 def fields_from_validation_error(error: DjangoValidationError) -> dict[str, list[str]]:
     """Django's per-field messages keyed by the GraphQL (camelCase) input field names."""
     if hasattr(error, "error_dict"):

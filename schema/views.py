@@ -4,7 +4,11 @@ from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
+from graphql import GraphQLError
 from strawberry.django.views import GraphQLView
+from strawberry.types import ExecutionResult
+
+from schema.errors import ErrorCode
 
 
 def _csrf_rejection(request):
@@ -37,6 +41,10 @@ class ApiGraphQLView(GraphQLView):
     ):
         # The request log line names the operation (RequestTimingMiddleware).
         request.graphql_operation_name = request_data.operation_name
+        if getattr(request, "auth_error", None):
+            # A bad token never falls back to anonymous: nothing of the operation runs.
+            error = GraphQLError(request.auth_error, extensions={"code": ErrorCode.UNAUTHENTICATED})
+            return ExecutionResult(data=None, errors=[error])
         return super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )

@@ -108,3 +108,34 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_admin(self) -> bool:
         return self.role == UserRole.ADMIN
+
+
+class RefreshTokenQuerySet(models.QuerySet["RefreshToken"]):
+    def usable(self) -> RefreshTokenQuerySet:
+        return self.filter(
+            used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
+
+
+class RefreshToken(models.Model):
+    """A refresh token, stored as its SHA-256 so a database leak yields no usable token.
+
+    Tokens issued by rotating one another share a `family`; reusing a spent token
+    revokes the whole family.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
+    family = models.UUIDField(db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True, help_text="Spent by a refresh.")
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="Ended by logout or reuse.")
+
+    objects = RefreshTokenQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"], name="users_refresh_user_revoked")]
+
+    def __str__(self) -> str:
+        return f"refresh token {self.pk} of user {self.user_id}"

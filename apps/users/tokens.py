@@ -1,0 +1,166 @@
+"""Access and refresh tokens: issue, rotate, revoke, verify.
+
+Access tokens are short-lived JWTs checked on every request against the user's
+`is_active`. Refresh tokens are opaque random strings stored as SHA-256 hashes, single
+use: a refresh spends one and issues the next of the same family; presenting a spent
+one again means it was stolen or replayed, so the whole family is revoked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.cache import cache
+from django.utils import timezone
+
+from apps.users.models import RefreshToken, User
+
+
+class InvalidToken(Exception):
+    """A token that is malformed, forged, expired, revoked, spent or whose user is inactive."""
+
+
+class InvalidCredentials(Exception):
+    """Wrong email or password, or a deactivated account."""
+
+
+class TooManyAttempts(Exception):
+    """Too many failed logins for one email within the window."""
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    family: uuid.UUID | None
+
+
+def _signing_key() -> str:
+    return settings.JWT_SIGNING_KEY or settings.SECRET_KEY
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _issue(user: User, family: uuid.UUID) -> TokenPair:
+    now = timezone.now()
+    access_expires_at = now + timedelta(seconds=settings.ACCESS_TOKEN_LIFETIME)
+    claims = {
+        "sub": str(user.pk),
+        "fam": str(family),
+        "iat": int(now.timestamp()),
+        "exp": int(access_expires_at.timestamp()),
+        "jti": uuid.uuid4().hex,
+        "typ": "access",
+    }
+    access_token = jwt.encode(claims, _signing_key(), algorithm=settings.JWT_ALGORITHM)
+    refresh_token = secrets.token_urlsafe(32)
+    RefreshToken.objects.create(
+        user=user,
+        family=family,
+        token_hash=_hash(refresh_token),
+        expires_at=now + timedelta(seconds=settings.REFRESH_TOKEN_LIFETIME),
+    )
+    return TokenPair(access_token, refresh_token, access_expires_at.replace(microsecond=0))
+
+
+def _failures_key(email: str) -> str:
+    return (
+        "login-failures:" + hashlib.sha256(User.objects.normalize_email(email).encode()).hexdigest()
+    )
+
+
+def token_obtain(*, email: str, password: str) -> TokenPair:
+    """A new token family for valid credentials; refused while the email is rate limited."""
+    key = _failures_key(email)
+    if (cache.get(key) or 0) >= settings.LOGIN_MAX_FAILURES:
+        raise TooManyAttempts
+    user = authenticate(email=User.objects.normalize_email(email), password=password)
+    if user is None:
+        cache.add(key, 0, timeout=settings.LOGIN_FAILURE_WINDOW)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW)
+        raise InvalidCredentials
+    cache.delete(key)
+    return _issue(user, uuid.uuid4())
+
+
+def token_refresh(*, refresh_token: str) -> TokenPair:
+    """Spends `refresh_token` and issues the next pair of its family."""
+    token = (
+        RefreshToken.objects.select_related("user").filter(token_hash=_hash(refresh_token)).first()
+    )
+    if token is None:
+        raise InvalidToken
+    now = timezone.now()
+    if token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
+        raise InvalidToken
+    # The update is the single-use check: of two refreshes racing, only one spends it.
+    spent = token.used_at is None and RefreshToken.objects.filter(
+        pk=token.pk, used_at__isnull=True
+    ).update(used_at=now)
+    if not spent:
+        # A spent token came back: whoever holds this family must not keep it.
+        tokens_revoke(family=token.family)
+        raise InvalidToken
+    return _issue(token.user, token.family)
+
+
+def token_revoke(*, refresh_token: str) -> bool:
+    """Ends one refresh token at once (logout). False when it was not usable anyway."""
+    revoked = (
+        RefreshToken.objects.usable()
+        .filter(token_hash=_hash(refresh_token))
+        .update(revoked_at=timezone.now())
+    )
+    return bool(revoked)
+
+
+def tokens_revoke(
+    *,
+    user: User | None = None,
+    family: uuid.UUID | None = None,
+    keep_family: uuid.UUID | None = None,
+) -> int:
+    """Revokes the refresh tokens of a user or of a family, optionally sparing one family."""
+    tokens = RefreshToken.objects.filter(revoked_at__isnull=True)
+    if user is not None:
+        tokens = tokens.filter(user=user)
+    if family is not None:
+        tokens = tokens.filter(family=family)
+    if keep_family is not None:
+        tokens = tokens.exclude(family=keep_family)
+    return tokens.update(revoked_at=timezone.now())
+
+
+def access_token_verify(token: str) -> AccessClaims:
+    """The claims of a valid access token; anything else raises InvalidToken."""
+    try:
+        claims = jwt.decode(
+            token,
+            _signing_key(),
+            algorithms=[settings.JWT_ALGORITHM],
+            options={"require": ["sub", "exp", "iat", "typ"]},
+        )
+        if claims["typ"] != "access":
+            raise InvalidToken
+        family = uuid.UUID(claims["fam"]) if claims.get("fam") else None
+        return AccessClaims(user_id=int(claims["sub"]), family=family)
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
+        raise InvalidToken from error
