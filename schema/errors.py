@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Iterator
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
@@ -108,6 +109,11 @@ def to_api_error(error: BaseException | None) -> ApiError | None:
     return None
 
 
+_ARGUMENT_ERRORS = ("Argument ", "Expected variable ", "Variable ")
+_ARGUMENT_NAME = re.compile(r"^Argument '(\w+)'")
+_ARGUMENT_NAME = re.compile(r"^Argument '(\w+)'")
+
+
 def _variable_names(error: GraphQLError) -> list[str]:
     return [
         node.variable.name.value
@@ -164,6 +170,12 @@ class ErrorCodes(SchemaExtension):
         if error.path is None:
             # Raised by graphql-core before any resolver: variables of the wrong type or missing.
             fields = {name: [error.message] for name in _variable_names(error)}
+            return _with_code(
+                error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
+            )
+        if isinstance(original, GraphQLError | None) and error.message.startswith(_ARGUMENT_ERRORS):
+            # graphql-core refused an argument value (e.g. an explicit null for a non-null one).
+            fields = {name: [error.message] for name in _ARGUMENT_NAME.findall(error.message)}
             return _with_code(
                 error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
             )

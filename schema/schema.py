@@ -3,17 +3,18 @@
 from decimal import Decimal
 
 import strawberry
-import strawberry_django
-from strawberry import relay
+from strawberry import Info, relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from schema import pagination
 from schema.catalog.queries import CatalogQueries
-from schema.errors import ErrorCodes
+from schema.errors import BadUserInput, ErrorCodes
+from schema.limits import MaxNodesLimiter
 from schema.orders.queries import OrderQueries
 from schema.scalars import MONEY_SCALAR
+from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
 
 pagination.install()
@@ -21,16 +22,27 @@ pagination.install()
 
 @strawberry.type
 class NodeQueries:
-    node: relay.Node | None = strawberry_django.node(
+    @strawberry.field(
         description="Any object by its global id; null when it does not exist or is not yours."
     )
+    def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+        if not id.node_id.isdigit():
+            # Every key of this API is an integer; anything else is malformed, not missing.
+            raise BadUserInput("Malformed global id.", fields={"id": ["Malformed global id."]})
+        return id.resolve_node_sync(info, required=False)
 
 
 Query = merge_types("Query", (NodeQueries, UserQueries, CatalogQueries, OrderQueries))
+Mutation = merge_types("Mutation", (UserMutations,))
 
 schema = strawberry.Schema(
     query=Query,
-    extensions=[ErrorCodes, lambda: DjangoOptimizerExtension(prefetch_custom_queryset=True)],
+    mutation=Mutation,
+    extensions=[
+        ErrorCodes,
+        lambda: MaxNodesLimiter(max_nodes=10_000),
+        lambda: DjangoOptimizerExtension(prefetch_custom_queryset=True),
+    ],
     config=StrawberryConfig(
         relay_max_results=pagination.MAX_PAGE_SIZE, scalar_map={Decimal: MONEY_SCALAR}
     ),

@@ -55,7 +55,7 @@ def user_update_profile(
         if not current_password:
             raise ValidationError(
                 {
-                    "currentPassword": [
+                    "current_password": [
                         ValidationError(
                             "Enter your current password to change it.",
                             code=UserErrorCode.CURRENT_PASSWORD_REQUIRED,
@@ -66,7 +66,7 @@ def user_update_profile(
         if not user.check_password(current_password):
             raise ValidationError(
                 {
-                    "currentPassword": [
+                    "current_password": [
                         ValidationError(
                             "The current password is wrong.", code=UserErrorCode.WRONG_PASSWORD
                         )

@@ -1,0 +1,152 @@
+from datetime import timedelta
+
+import jwt
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from django.utils import timezone
+
+from apps.users import tokens
+from apps.users.models import RefreshToken
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+
+
+def test_obtain_issues_a_verifiable_access_token_and_a_hashed_refresh_token():
+    user = UserFactory(email="ann@example.com")
+    pair = tokens.token_obtain(email="ANN@example.com", password=PASSWORD)
+
+    claims = tokens.access_token_verify(pair.access_token)
+    assert claims.user_id == user.pk
+    stored = RefreshToken.objects.get(user=user)
+    assert stored.family == claims.family
+    assert stored.token_hash != pair.refresh_token
+    assert not RefreshToken.objects.filter(token_hash=pair.refresh_token).exists()
+    assert timedelta(minutes=14) < pair.access_expires_at - timezone.now() <= timedelta(minutes=15)
+
+
+def test_wrong_password_and_inactive_users_are_refused():
+    UserFactory(email="ann@example.com")
+    UserFactory(email="gone@example.com", is_active=False)
+    with pytest.raises(tokens.InvalidCredentials):
+        tokens.token_obtain(email="ann@example.com", password="wrong")
+    with pytest.raises(tokens.InvalidCredentials):
+        tokens.token_obtain(email="gone@example.com", password=PASSWORD)
+
+
+def test_five_failures_lock_the_email_even_for_the_right_password():
+    UserFactory(email="ann@example.com")
+    for _ in range(5):
+        with pytest.raises(tokens.InvalidCredentials):
+            tokens.token_obtain(email="ann@example.com", password="wrong")
+    with pytest.raises(tokens.TooManyAttempts):
+        tokens.token_obtain(email="Ann@Example.com", password=PASSWORD)
+
+
+def test_a_successful_login_resets_the_failure_count():
+    UserFactory(email="ann@example.com")
+    for _ in range(4):
+        with pytest.raises(tokens.InvalidCredentials):
+            tokens.token_obtain(email="ann@example.com", password="wrong")
+    tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    for _ in range(4):
+        with pytest.raises(tokens.InvalidCredentials):
+            tokens.token_obtain(email="ann@example.com", password="wrong")
+    assert tokens.token_obtain(email="ann@example.com", password=PASSWORD).access_token
+
+
+def test_refresh_rotates_within_the_family():
+    UserFactory(email="ann@example.com")
+    first = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    second = tokens.token_refresh(refresh_token=first.refresh_token)
+
+    assert second.refresh_token != first.refresh_token
+    assert (
+        tokens.access_token_verify(second.access_token).family
+        == tokens.access_token_verify(first.access_token).family
+    )
+    with pytest.raises(tokens.InvalidToken):
+        tokens.token_refresh(refresh_token=first.refresh_token)
+
+
+def test_reusing_a_spent_refresh_token_revokes_the_whole_family():
+    UserFactory(email="ann@example.com")
+    first = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    other_session = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    second = tokens.token_refresh(refresh_token=first.refresh_token)
+
+    with pytest.raises(tokens.InvalidToken):
+        tokens.token_refresh(refresh_token=first.refresh_token)
+    with pytest.raises(tokens.InvalidToken):
+        tokens.token_refresh(refresh_token=second.refresh_token)
+    # Another family of the same user is untouched.
+    assert tokens.token_refresh(refresh_token=other_session.refresh_token).refresh_token
+
+
+def test_revoke_ends_a_refresh_token_at_once():
+    UserFactory(email="ann@example.com")
+    pair = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    assert tokens.token_revoke(refresh_token=pair.refresh_token) is True
+    assert tokens.token_revoke(refresh_token=pair.refresh_token) is False
+    with pytest.raises(tokens.InvalidToken):
+        tokens.token_refresh(refresh_token=pair.refresh_token)
+
+
+def test_expired_refresh_tokens_and_inactive_users_cannot_refresh():
+    user = UserFactory(email="ann@example.com")
+    pair = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    RefreshToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(tokens.InvalidToken):
+        tokens.token_refresh(refresh_token=pair.refresh_token)
+
+    fresh = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    user.is_active = False
+    user.save()
+    with pytest.raises(tokens.InvalidToken):
+        tokens.token_refresh(refresh_token=fresh.refresh_token)
+
+
+def _forge(claims: dict, key: str = "another-key-of-sufficient-length-123456", alg: str = "HS256"):
+    return jwt.encode(claims, key, algorithm=alg)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not.a.jwt",
+        "",
+        _forge({"sub": "1", "exp": 9999999999, "iat": 0, "typ": "access"}),
+        jwt.encode(
+            {"sub": "1", "exp": 9999999999, "iat": 0, "typ": "access"}, None, algorithm="none"
+        ),
+    ],
+    ids=["malformed", "empty", "other key", "alg none"],
+)
+def test_invalid_access_tokens_are_refused(token):
+    with pytest.raises(tokens.InvalidToken):
+        tokens.access_token_verify(token)
+
+
+def test_expired_access_tokens_are_refused():
+    UserFactory(email="ann@example.com")
+    with override_settings(ACCESS_TOKEN_LIFETIME=-1):
+        pair = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    with pytest.raises(tokens.InvalidToken):
+        tokens.access_token_verify(pair.access_token)
+
+
+def test_revoking_a_user_can_spare_one_family():
+    user = UserFactory(email="ann@example.com")
+    keep = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    drop = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    family = tokens.access_token_verify(keep.access_token).family
+    assert tokens.tokens_revoke(user=user, keep_family=family) == 1
+    assert tokens.token_refresh(refresh_token=keep.refresh_token)
+    with pytest.raises(tokens.InvalidToken):
+        tokens.token_refresh(refresh_token=drop.refresh_token)
