@@ -37,12 +37,23 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues
 from strawberry.extensions import SchemaExtension
+from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.types import ExecutionResult
 
 from schema.errors import ErrorCode
 from schema.pagination import DEFAULT_PAGE_SIZE
 
 ConnectionPredicate = Callable[[GraphQLNamedType], bool]
+
+# Depth as strawberry's QueryDepthLimiter counts it, and aliases per document.
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+
+
+def is_introspection(context: IgnoreContext) -> bool:
+    """Introspection (`__schema`, `__type`) is exempt from the depth limit: GraphiQL and codegen
+    tools send deep introspection queries."""
+    return context.field_name.startswith("__")
 
 
 def is_relay_connection(type_: GraphQLNamedType) -> bool:

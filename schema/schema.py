@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import strawberry
 from strawberry import Info, relay
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
@@ -11,7 +12,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from schema import pagination
 from schema.catalog.queries import CatalogQueries
 from schema.errors import BadUserInput, ErrorCodes
-from schema.limits import MaxNodesLimiter
+from schema.limits import MAX_ALIASES, MAX_DEPTH, MaxNodesLimiter, is_introspection
 from schema.orders.queries import OrderQueries
 from schema.scalars import MONEY_SCALAR
 from schema.users.mutations import UserMutations
@@ -40,6 +41,8 @@ schema = strawberry.Schema(
     mutation=Mutation,
     extensions=[
         ErrorCodes,
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH, should_ignore=is_introspection),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxNodesLimiter(max_nodes=10_000),
         lambda: DjangoOptimizerExtension(prefetch_custom_queryset=True),
     ],

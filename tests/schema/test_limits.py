@@ -333,3 +333,44 @@ def test_admin_users_with_orders_at_the_limit_is_accepted(contract):
     assert "errors" not in result
     emails = {edge["node"]["email"] for edge in result["data"]["users"]["edges"]}
     assert emails == {admin.email, order.user.email}
+
+
+# Depth and aliases, as the project's schema installs them.
+
+
+# QueryDepthLimiter counts the root field as depth 0:
+# me(0) orders(1) edges(2) node(3) user(4) orders(5) edges(6) node(7), then the %s part.
+DEPTH_7 = (
+    "{ me { orders(first: 1) { edges { node { "
+    "user { orders(first: 1) { edges { node { %s } } } } } } } } }"
+)
+
+
+def test_depth_of_ten_is_accepted(graphql):
+    # user(8) orders(9) totalCount(10)
+    result = graphql(DEPTH_7 % "user { orders(first: 1) { totalCount } }")
+    assert result == {"data": {"me": None}}
+
+
+def test_depth_over_ten_is_refused_before_any_sql(graphql, django_assert_num_queries):
+    # user(8) orders(9) edges(10) cursor(11)
+    with django_assert_num_queries(0):
+        result = graphql(DEPTH_7 % "user { orders(first: 1) { edges { cursor } } }")
+    assert error_codes(result) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "exceeds maximum operation depth of 10" in result["errors"][0]["message"]
+
+
+def test_introspection_is_exempt_from_the_depth_limit(graphql):
+    of_types = "ofType { " * 8 + "name" + " }" * 8
+    deep = f"{{ __schema {{ types {{ fields {{ type {{ {of_types} }} }} }} }} }}"
+    result = graphql(deep)
+    assert "errors" not in result
+    assert result["data"]["__schema"]["types"]
+
+
+def test_more_than_thirty_aliases_are_refused(graphql, django_assert_num_queries):
+    thirty = " ".join(f"a{i}: me {{ id }}" for i in range(30))
+    assert graphql(f"{{ {thirty} }}")["data"]["a0"] is None
+    with django_assert_num_queries(0):
+        result = graphql(f"{{ {thirty} a30: me {{ id }} }}")
+    assert error_codes(result) == ["GRAPHQL_VALIDATION_FAILED"]
