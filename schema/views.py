@@ -1,11 +1,13 @@
 """The HTTP endpoint: strawberry's Django view with the project's settings."""
 
+from cross_web import HTTPException
 from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from graphql import GraphQLError
 from strawberry.django.views import GraphQLView
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from schema.errors import ErrorCode
@@ -45,6 +47,12 @@ class ApiGraphQLView(GraphQLView):
             # A bad token never falls back to anonymous: nothing of the operation runs.
             error = GraphQLError(request.auth_error, extensions={"code": ErrorCode.UNAUTHENTICATED})
             return ExecutionResult(data=None, errors=[error])
-        return super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
+        try:
+            return super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as error:
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                # A mutation over GET is a method the resource does not allow for it.
+                raise HTTPException(405, error.reason) from error
+            raise

@@ -81,3 +81,22 @@ def test_session_authenticated_posts_need_the_csrf_token():
     token = client.cookies["csrftoken"].value
     response = post(client, ME, **{"X-CSRFToken": token})
     assert response.json() == {"data": {"me": {"email": user.email}}}
+
+
+def test_mutation_over_get_is_refused_and_not_executed(client):
+    user = UserFactory(email="ann@example.com")
+    document = 'mutation { updateProfile(input: {name: "Changed"}) { name } }'
+    client.force_login(user)
+    response = client.get("/graphql/", {"query": document})
+    assert response.status_code == 405
+    user.refresh_from_db()
+    assert user.name != "Changed"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [("not json", "application/json"), ("[1, 2]", "application/json"), ("q", "text/plain")],
+    ids=["not json", "batch", "wrong content type"],
+)
+def test_malformed_requests_are_400_not_500(client, body, content_type):
+    assert client.post("/graphql/", body, content_type=content_type).status_code == 400
