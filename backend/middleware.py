@@ -3,11 +3,33 @@
 import logging
 import time
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from backend.request_id import accept_or_make, set_current_request_id
 
 logger = logging.getLogger("backend.requests")
+
+
+class RequestSizeLimitMiddleware:
+    """Refuses a body larger than `MAX_REQUEST_BODY_SIZE` with 413, before anything reads it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.limit = settings.MAX_REQUEST_BODY_SIZE
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return HttpResponseBadRequest("Invalid Content-Length.")
+        if length > self.limit:
+            return HttpResponse(
+                f"Request body larger than {self.limit} bytes.",
+                status=413,
+                content_type="text/plain",
+            )
+        return self.get_response(request)
 
 
 class RequestTimingMiddleware:

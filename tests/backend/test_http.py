@@ -100,3 +100,12 @@ def test_mutation_over_get_is_refused_and_not_executed(client):
 )
 def test_malformed_requests_are_400_not_500(client, body, content_type):
     assert client.post("/graphql/", body, content_type=content_type).status_code == 400
+
+
+def test_bodies_over_the_limit_are_refused_with_413(client):
+    small = {"query": "{ products { totalCount } }"}
+    assert post(client, small).status_code == 200
+    padded = {"query": "{ products { totalCount } }" + " " * (100 * 1024)}
+    response = post(client, padded)
+    assert response.status_code == 413
+    assert "X-Request-ID" in response
