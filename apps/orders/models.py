@@ -46,6 +46,9 @@ class Order(models.Model):
     failure_reason = models.CharField(  # noqa: DJ001
         max_length=255, null=True, blank=True, help_text="Why processing failed; set when FAILED."
     )
+    confirmation_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the confirmation email went out (sent once)."
+    )
     created_at = models.DateTimeField(auto_now_add=True, help_text="When the order was placed.")
     updated_at = models.DateTimeField(auto_now=True, help_text="Last change, e.g. of status.")
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from apps.users.error_codes import UserErrorCode
 from apps.users.models import User
@@ -89,3 +92,25 @@ def user_deactivate(*, user: User) -> User:
     user.save(update_fields=["is_active"])
     tokens_revoke(user=user)
     return user
+
+
+def user_welcome_send(*, user_id: int) -> bool:
+    """Sends the welcome email once: the claim on `welcome_sent_at` is atomic."""
+    now = timezone.now()
+    if not User.objects.filter(pk=user_id, welcome_sent_at__isnull=True).update(
+        welcome_sent_at=now
+    ):
+        return False
+    user = User.objects.get(pk=user_id)
+    try:
+        send_mail(
+            subject="Welcome to the shop",
+            message=f"Hello {user.name},\n\nyour account {user.email} is ready.\n",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[user.email],
+        )
+    except Exception:
+        # Not sent: release the claim so a retry sends it.
+        User.objects.filter(pk=user_id, welcome_sent_at=now).update(welcome_sent_at=None)
+        raise
+    return True

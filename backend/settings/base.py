@@ -97,14 +97,39 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+# No broker (development): tasks run in-process, still only after the transaction commits.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 60
+# A task is acknowledged when done, and handed back if its worker dies, so none is lost.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands an unacknowledged task to another worker after this many seconds; it must
+# exceed the longest task plus its retry countdown.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+}
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-orders": {"task": "apps.orders.tasks.requeue_stale_orders", "schedule": 60.0},
+}
+
+# Orders: PENDING longer than this (seconds) is processed again by the periodic task.
+ORDER_STALE_AFTER = env.int("ORDER_STALE_AFTER", default=5 * 60)
+# Processing waits at most this long (ms) for a product lock before retrying later.
+ORDER_LOCK_TIMEOUT_MS = env.int("ORDER_LOCK_TIMEOUT_MS", default=5000)
+# Retries of a transiently failed order wait base, 2 x base, 4 x base seconds.
+ORDER_RETRY_BASE_DELAY = env.float("ORDER_RETRY_BASE_DELAY", default=2.0)
 
 # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ... from one URL.
-globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_URL = env("EMAIL_URL", default="consolemail://")
+globals().update(env.email_url_config(EMAIL_URL))
+if EMAIL_URL.startswith("filemail:///"):
+    # `filemail:///var/mail` names an absolute directory (django-environ drops its slash).
+    EMAIL_FILE_PATH = "/" + EMAIL_URL.removeprefix("filemail:///")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
 
 # The GraphQL endpoint: GraphiQL in the browser and schema introspection.

@@ -7,7 +7,12 @@ DEBUG = False
 SECRET_KEY = "test-only-secret-key-that-is-long-enough-for-hs256"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if not env("EMAIL_URL", default=""):
+    # In memory, unless a test's worker process is told where to write (EMAIL_URL).
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tasks run in-process (after commit) unless a test starts a real worker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+ORDER_RETRY_BASE_DELAY = env.float("ORDER_RETRY_BASE_DELAY", default=0.05)
 GRAPHIQL = True
 GRAPHQL_INTROSPECTION = True
 CORS_ALLOWED_ORIGINS = ["http://allowed.example"]

@@ -1,0 +1,192 @@
+"""Writes of the orders domain: placing, processing (stock reservation) and cancelling orders.
+
+Every function that touches stock locks the order row first and then its products in
+primary-key order, so two of them can never deadlock and an order is processed or
+cancelled by one of them at a time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.catalog.models import Product
+from apps.orders.error_codes import OrderErrorCode
+from apps.orders.models import Order, OrderItem, OrderStatus
+from apps.users.models import User
+
+MAX_LINES = 50
+MAX_QUANTITY = 1000
+
+
+class OrderNotFound(Exception):
+    """No such order, or not one the caller may see."""
+
+
+class OrderNotCancellable(Exception):
+    """FAILED and CANCELLED orders stay as they are."""
+
+
+def _invalid(message: str, code: OrderErrorCode) -> ValidationError:
+    return ValidationError({"items": [ValidationError(message, code=code)]})
+
+
+@transaction.atomic
+def order_place(*, user: User, items: Iterable[tuple[int, int]]) -> Order:
+    """A PENDING order of `(product_id, quantity)` lines; repeats merged, prices copied."""
+    lines = list(items)
+    if any(quantity < 1 for _, quantity in lines):
+        raise _invalid("Every quantity must be at least 1.", OrderErrorCode.INVALID_QUANTITY)
+    quantities = Counter()
+    for product_id, quantity in lines:
+        quantities[product_id] += quantity
+    if not quantities:
+        raise _invalid("An order needs at least one item.", OrderErrorCode.NO_ITEMS)
+    if len(quantities) > MAX_LINES:
+        raise _invalid(
+            f"An order takes at most {MAX_LINES} different products.", OrderErrorCode.TOO_MANY_ITEMS
+        )
+    if any(quantity > MAX_QUANTITY for quantity in quantities.values()):
+        raise _invalid(
+            f"At most {MAX_QUANTITY} units of one product.", OrderErrorCode.INVALID_QUANTITY
+        )
+    products = Product.objects.active().in_bulk(quantities.keys())
+    if len(products) != len(quantities):
+        raise _invalid(
+            "Some products do not exist or are not available.", OrderErrorCode.PRODUCT_UNAVAILABLE
+        )
+    total = sum(
+        (products[pk].price * quantity for pk, quantity in quantities.items()), Decimal("0.00")
+    )
+    order = Order.objects.create(user=user, status=OrderStatus.PENDING, total=total)
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order, product=products[pk], quantity=quantity, unit_price=products[pk].price
+        )
+        for pk, quantity in sorted(quantities.items())
+    )
+    return order
+
+
+def _locked_products(order: Order) -> dict[int, Product]:
+    if connection.vendor == "postgresql":
+        # Wait a bounded time for a busy product; the task retries later instead of hanging.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = {int(settings.ORDER_LOCK_TIMEOUT_MS)}")
+    product_ids = order.items.values_list("product_id", flat=True)
+    locked = Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk")
+    return {product.pk: product for product in locked}
+
+
+def _move_stock(order: Order, products: dict[int, Product], sign: int) -> None:
+    for item in order.items.all():
+        product = products[item.product_id]
+        product.stock = F("stock") + sign * item.quantity
+        # save(), not update(): the post_save signal keeps the catalog cache fresh.
+        product.save(update_fields=["stock", "updated_at"])
+
+
+@transaction.atomic
+def order_process(*, order_id: int) -> str | None:
+    """Reserves stock for every line or none; CONFIRMED or FAILED. A no-op unless PENDING."""
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None or order.status != OrderStatus.PENDING:
+        return None
+    products = _locked_products(order)
+    items = list(order.items.all())
+    unavailable = sorted(
+        products[i.product_id].sku for i in items if not products[i.product_id].is_active
+    )
+    short = sorted(
+        products[i.product_id].sku for i in items if products[i.product_id].stock < i.quantity
+    )
+    if unavailable or short:
+        reason = (
+            f"No longer available: {', '.join(unavailable)}"
+            if unavailable
+            else f"Insufficient stock for {', '.join(short)}"
+        )
+        order_mark_failed(order=order, reason=reason)
+        return order.status
+    _move_stock(order, products, sign=-1)
+    order.status = OrderStatus.CONFIRMED
+    order.save(update_fields=["status", "updated_at"])
+    return order.status
+
+
+def order_mark_failed(*, order: Order, reason: str) -> None:
+    order.status = OrderStatus.FAILED
+    order.failure_reason = reason[:255]
+    order.save(update_fields=["status", "failure_reason", "updated_at"])
+
+
+@transaction.atomic
+def order_fail_pending(*, order_id: int, reason: str) -> bool:
+    """Marks a still-PENDING order FAILED (processing gave up); False if it moved on meanwhile."""
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None or order.status != OrderStatus.PENDING:
+        return False
+    order_mark_failed(order=order, reason=reason)
+    return True
+
+
+@transaction.atomic
+def order_cancel(*, order_id: int, viewer: User) -> Order:
+    """PENDING or CONFIRMED become CANCELLED; a CONFIRMED order's stock is returned."""
+    order = Order.objects.visible_to(viewer).select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise OrderNotFound
+    if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
+        raise OrderNotCancellable
+    if order.status == OrderStatus.CONFIRMED:
+        _move_stock(order, _locked_products(order), sign=+1)
+    order.status = OrderStatus.CANCELLED
+    order.save(update_fields=["status", "updated_at"])
+    return order
+
+
+def orders_stale_pending() -> list[int]:
+    """PENDING orders older than ORDER_STALE_AFTER: their task was lost or is stuck."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ORDER_STALE_AFTER)
+    return list(
+        Order.objects.filter(status=OrderStatus.PENDING, created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def order_confirmation_send(*, order_id: int) -> bool:
+    """Sends the confirmation email once: the claim on `confirmation_sent_at` is atomic."""
+    now = timezone.now()
+    claimed = Order.objects.filter(
+        pk=order_id, status=OrderStatus.CONFIRMED, confirmation_sent_at__isnull=True
+    ).update(confirmation_sent_at=now)
+    if not claimed:
+        return False
+    order = Order.objects.select_related("user").get(pk=order_id)
+    try:
+        send_mail(
+            subject=f"Order {order.pk} confirmed",
+            message=(
+                f"Hello {order.user.name},\n\nyour order {order.pk} is confirmed. "
+                f"Total: {order.total}.\n"
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[order.user.email],
+        )
+    except Exception:
+        # Not sent: release the claim so a retry sends it.
+        Order.objects.filter(pk=order_id, confirmation_sent_at=now).update(
+            confirmation_sent_at=None
+        )
+        raise
+    return True

@@ -1,0 +1,56 @@
+"""Order tasks: thin, take ids, call a service; idempotent, so a redelivery is harmless."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
+
+from apps.orders import services
+from apps.orders.models import OrderStatus
+
+logger = logging.getLogger(__name__)
+
+# Failures worth another try: a lock that timed out, a dropped connection, a failover.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+MAX_RETRIES = 3
+GAVE_UP = "Processing failed; please place the order again."
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True, reject_on_worker_lost=True)
+def process_order(self, order_id: int) -> str | None:
+    """Reserves stock and confirms or fails the order; retried with backoff when transient."""
+    try:
+        status = services.order_process(order_id=order_id)
+    except TRANSIENT_ERRORS as error:
+        if self.request.retries >= self.max_retries:
+            logger.error("Order %s failed after %s retries: %s", order_id, self.max_retries, error)
+            services.order_fail_pending(order_id=order_id, reason=GAVE_UP)
+            return "failed"
+        countdown = settings.ORDER_RETRY_BASE_DELAY * 2**self.request.retries
+        raise self.retry(exc=error, countdown=countdown) from error
+    if status == OrderStatus.CONFIRMED:
+        send_order_confirmation.delay(order_id)
+    return status
+
+
+@shared_task(
+    bind=True,
+    max_retries=5,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OSError, DatabaseError),
+    retry_backoff=True,
+)
+def send_order_confirmation(self, order_id: int) -> bool:
+    """The one confirmation email of a CONFIRMED order."""
+    return services.order_confirmation_send(order_id=order_id)
+
+
+@shared_task(acks_late=True)
+def requeue_stale_orders() -> int:
+    """Hands PENDING orders whose task was lost back to the workers (periodic, via beat)."""
+    order_ids = services.orders_stale_pending()
+    for order_id in order_ids:
+        process_order.delay(order_id)
+    return len(order_ids)

@@ -1,0 +1,69 @@
+import strawberry
+from django.db import transaction
+from strawberry import Info, relay
+
+from apps.orders import services
+from schema.context import get_viewer
+from schema.errors import BadUserInput, Conflict, NotFound
+from schema.orders.types import OrderType
+from schema.permissions import IsAuthenticated, require
+from schema.results import reload_for_selection
+
+
+@strawberry.input
+class OrderItemInput:
+    product_id: relay.GlobalID
+    quantity: int
+
+
+@strawberry.input
+class CreateOrderInput:
+    items: list[OrderItemInput]
+
+
+@strawberry.input
+class CancelOrderInput:
+    id: relay.GlobalID
+
+
+def _pk(global_id: relay.GlobalID, type_name: str) -> int | None:
+    """The primary key a global id names, or None when it names another type."""
+    if not global_id.node_id.isdigit():
+        raise BadUserInput("Malformed global id.", fields={"id": ["Malformed global id."]})
+    return int(global_id.node_id) if global_id.type_name == type_name else None
+
+
+@strawberry.type
+class OrderMutations:
+    @strawberry.mutation(
+        description="Places an order as PENDING; it is processed in the background.",
+        extensions=[require(IsAuthenticated())],
+    )
+    def create_order(self, info: Info, input: CreateOrderInput) -> OrderType:
+        lines = []
+        for line in input.items:
+            product_id = _pk(line.product_id, "Product")
+            if product_id is None:
+                message = "Every productId must be the id of a Product."
+                raise BadUserInput(message, fields={"items": [message]})
+            lines.append((product_id, line.quantity))
+        # The response shows the order as placed (PENDING): processing starts after commit.
+        with transaction.atomic():
+            order = services.order_place(user=get_viewer(info), items=lines)
+            return reload_for_selection(order, info)
+
+    @strawberry.mutation(
+        description="Cancels a PENDING or CONFIRMED order; a confirmed order's stock returns.",
+        extensions=[require(IsAuthenticated())],
+    )
+    def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderType:
+        try:
+            order_id = _pk(input.id, "Order")
+            if order_id is None:
+                raise services.OrderNotFound
+            order = services.order_cancel(order_id=order_id, viewer=get_viewer(info))
+        except services.OrderNotFound:
+            raise NotFound("No such order.") from None
+        except services.OrderNotCancellable:
+            raise Conflict("Only PENDING or CONFIRMED orders can be cancelled.") from None
+        return reload_for_selection(order, info)

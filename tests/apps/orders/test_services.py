@@ -1,0 +1,148 @@
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+
+from apps.catalog.models import Product
+from apps.orders import services
+from apps.orders.models import Order, OrderStatus
+from apps.users.services import user_welcome_send
+from tests.factories import AdminFactory, ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def place(user, *lines):
+    return services.order_place(user=user, items=[(p.pk, q) for p, q in lines])
+
+
+def test_place_merges_repeats_copies_prices_and_totals_on_the_server():
+    user = UserFactory()
+    kb, mouse = ProductFactory(price=Decimal("89.90")), ProductFactory(price=Decimal("34.50"))
+    order = place(user, (kb, 1), (mouse, 2), (kb, 2))
+
+    assert order.status == OrderStatus.PENDING
+    assert order.total == Decimal("338.70")
+    lines = {(i.product_id, i.quantity, i.unit_price) for i in order.items.all()}
+    assert lines == {(kb.pk, 3, Decimal("89.90")), (mouse.pk, 2, Decimal("34.50"))}
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([], "An order needs at least one item."),
+        ([(0, 0)], "Every quantity must be at least 1."),
+        ([(0, 600), (0, 401)], "At most 1000 units of one product."),
+    ],
+)
+def test_place_refuses_bad_lines_and_writes_nothing(lines, message):
+    product = ProductFactory()
+    with pytest.raises(ValidationError) as error:
+        place(UserFactory(), *[(product, q) for _, q in lines])
+    assert error.value.message_dict == {"items": [message]}
+    assert not Order.objects.exists()
+
+
+def test_place_takes_at_most_fifty_distinct_products():
+    products = ProductFactory.create_batch(51)
+    with pytest.raises(ValidationError) as error:
+        place(UserFactory(), *[(p, 1) for p in products])
+    assert error.value.message_dict == {"items": ["An order takes at most 50 different products."]}
+    assert place(UserFactory(), *[(p, 1) for p in products[:50]]).items.count() == 50
+
+
+def test_place_refuses_inactive_and_unknown_products():
+    inactive = ProductFactory(is_active=False)
+    with pytest.raises(ValidationError):
+        place(UserFactory(), (inactive, 1))
+    with pytest.raises(ValidationError):
+        services.order_place(user=UserFactory(), items=[(999_999, 1)])
+    assert not Order.objects.exists()
+
+
+def test_processing_confirms_reserves_stock_and_emails_once(django_capture_on_commit_callbacks):
+    product = ProductFactory(stock=5, sku="KB-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(UserFactory(email="ann@example.com"), (product, 2))
+
+    order.refresh_from_db()
+    product.refresh_from_db()
+    assert (order.status, order.failure_reason, product.stock) == (OrderStatus.CONFIRMED, None, 3)
+    assert [m.to for m in mail.outbox if "confirmed" in m.subject] == [["ann@example.com"]]
+
+    # Running it again changes nothing and sends nothing.
+    assert services.order_process(order_id=order.pk) is None
+    assert services.order_confirmation_send(order_id=order.pk) is False
+    product.refresh_from_db()
+    assert product.stock == 3
+    assert len([m for m in mail.outbox if "confirmed" in m.subject]) == 1
+
+
+def test_processing_reserves_every_line_or_none(django_capture_on_commit_callbacks):
+    plenty, scarce = ProductFactory(stock=10, sku="A-1"), ProductFactory(stock=1, sku="B-2")
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(UserFactory(), (plenty, 2), (scarce, 2))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED
+    assert order.failure_reason == "Insufficient stock for B-2"
+    assert list(Product.objects.order_by("pk").values_list("stock", flat=True)) == [10, 1]
+    assert not [m for m in mail.outbox if "confirmed" in m.subject]
+
+
+def test_a_cancelled_order_reserves_nothing():
+    product = ProductFactory(stock=3)
+    user = UserFactory()
+    order = place(user, (product, 1))  # on_commit callbacks not run: still PENDING
+    services.order_cancel(order_id=order.pk, viewer=user)
+    assert services.order_process(order_id=order.pk) is None
+    product.refresh_from_db()
+    assert product.stock == 3
+
+
+def test_cancelling_a_confirmed_order_returns_its_stock(django_capture_on_commit_callbacks):
+    product = ProductFactory(stock=4)
+    user = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(user, (product, 3))
+    product.refresh_from_db()
+    assert product.stock == 1
+    cancelled = services.order_cancel(order_id=order.pk, viewer=user)
+    product.refresh_from_db()
+    assert (cancelled.status, product.stock) == (OrderStatus.CANCELLED, 4)
+
+
+def test_failed_and_cancelled_orders_cannot_be_cancelled():
+    user = UserFactory()
+    order = place(user, (ProductFactory(), 1))
+    services.order_cancel(order_id=order.pk, viewer=user)
+    with pytest.raises(services.OrderNotCancellable):
+        services.order_cancel(order_id=order.pk, viewer=user)
+    failed = place(user, (ProductFactory(), 1))
+    services.order_fail_pending(order_id=failed.pk, reason="x")
+    with pytest.raises(services.OrderNotCancellable):
+        services.order_cancel(order_id=failed.pk, viewer=user)
+
+
+def test_only_the_owner_or_an_admin_may_cancel():
+    owner = UserFactory()
+    order = place(owner, (ProductFactory(), 1))
+    with pytest.raises(services.OrderNotFound):
+        services.order_cancel(order_id=order.pk, viewer=UserFactory())
+    assert services.order_cancel(order_id=order.pk, viewer=AdminFactory()).status == "cancelled"
+
+
+def test_stale_pending_orders_are_found(settings):
+    settings.ORDER_STALE_AFTER = 0
+    order = place(UserFactory(), (ProductFactory(), 1))
+    assert services.orders_stale_pending() == [order.pk]
+    settings.ORDER_STALE_AFTER = 3600
+    assert services.orders_stale_pending() == []
+
+
+def test_new_users_get_one_welcome_email(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        user = UserFactory(email="new@example.com")
+    welcome = [m for m in mail.outbox if m.subject == "Welcome to the shop"]
+    assert [m.to for m in welcome] == [["new@example.com"]]
+    assert user_welcome_send(user_id=user.pk) is False
