@@ -83,7 +83,10 @@ def _locked_products(order: Order) -> dict[int, Product]:
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = {int(settings.ORDER_LOCK_TIMEOUT_MS)}")
     product_ids = order.items.values_list("product_id", flat=True)
-    locked = Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk")
+    # NO KEY UPDATE: new order lines may still reference these products meanwhile.
+    locked = (
+        Product.objects.select_for_update(no_key=True).filter(pk__in=product_ids).order_by("pk")
+    )
     return {product.pk: product for product in locked}
 
 

@@ -1,5 +1,7 @@
 """Test runs: SQLite unless DATABASE_URL is set; fast password hashing; mail kept in memory."""
 
+import uuid
+
 from backend.settings.base import *  # noqa: F403
 from backend.settings.base import env
 
@@ -10,8 +12,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if not env("EMAIL_URL", default=""):
     # In memory, unless a test's worker process is told where to write (EMAIL_URL).
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-# Tasks run in-process (after commit) unless a test starts a real worker.
+# Tasks run in-process (after commit) unless a test starts a real worker on this broker.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+# A queue of this test run's own: test runs sharing one Redis never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default=f"tests-{uuid.uuid4().hex}")
 ORDER_RETRY_BASE_DELAY = env.float("ORDER_RETRY_BASE_DELAY", default=0.05)
 GRAPHIQL = True
 GRAPHQL_INTROSPECTION = True

@@ -1,0 +1,178 @@
+"""Orders through the real path: mutation -> commit -> signal -> Redis -> worker -> email."""
+
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+
+from apps.catalog.models import Product
+from apps.orders.models import Order, OrderStatus
+from apps.orders.tasks import GAVE_UP
+from tests.factories import ProductFactory, UserFactory
+from tests.integration.conftest import sent_mail, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PLACE_ORDER = """
+mutation ($items: [OrderItemInput!]!) {
+  createOrder(input: {items: $items}) { id status total items { quantity unitPrice } }
+}
+"""
+
+
+def place(graphql, user, product, quantity=1) -> dict:
+    result = graphql(
+        PLACE_ORDER,
+        {"items": [{"productId": _gid(product), "quantity": quantity}]},
+        user=user,
+    )
+    assert "errors" not in result, result
+    return result["data"]["createOrder"]
+
+
+def _gid(product) -> str:
+    from strawberry.relay import to_base64
+
+    return to_base64("Product", product.pk)
+
+
+def status_of(order_id: int) -> str:
+    return Order.objects.values_list("status", flat=True).get(pk=order_id)
+
+
+def order_pk(created: dict) -> int:
+    from strawberry.relay import from_base64
+
+    return int(from_base64(created["id"])[1])
+
+
+class ProductLock:
+    """Holds a row lock on a product from a connection of its own, as a busy order would."""
+
+    def __init__(self, product) -> None:
+        db = connection.settings_dict
+        self.conn = psycopg.connect(
+            dbname=db["NAME"], host=db["HOST"], port=db["PORT"], user=db["USER"]
+        )
+        self.conn.execute(
+            "SELECT 1 FROM catalog_product WHERE id = %s FOR NO KEY UPDATE", [product.pk]
+        )
+
+    def release(self) -> None:
+        self.conn.rollback()
+        self.conn.close()
+
+
+def test_the_whole_path_confirms_and_emails_once(graphql, start_worker, mail_dir):
+    start_worker()
+    user = UserFactory(email="ann@example.com", name="Ann")
+    product = ProductFactory(stock=5, sku="KB-1")
+
+    created = place(graphql, user, product, quantity=2)
+    assert created["status"] == "PENDING"
+
+    wait_for(lambda: status_of(order_pk(created)) == OrderStatus.CONFIRMED, what="CONFIRMED")
+    product.refresh_from_db()
+    assert product.stock == 3
+    wait_for(lambda: sent_mail(mail_dir, f"Order {order_pk(created)} confirmed"), what="email")
+    wait_for(lambda: sent_mail(mail_dir, "Welcome to the shop"), what="welcome email")
+    time.sleep(1)  # a duplicate would have arrived by now
+    assert len(sent_mail(mail_dir, f"Order {order_pk(created)} confirmed")) == 1
+    assert len(sent_mail(mail_dir, "Welcome to the shop")) == 1
+
+
+def test_forty_racing_orders_never_oversell(graphql, start_worker):
+    start_worker()
+    product = ProductFactory(stock=10, sku="HOT-1")
+    users = UserFactory.create_batch(4)
+    start = threading.Barrier(40)
+    created: list[dict] = []
+
+    def order(user) -> None:
+        try:
+            start.wait()
+            created.append(place(graphql, user, product))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=order, args=(users[i % 4],)) for i in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(created) == 40
+
+    ids = [order_pk(c) for c in created]
+    pending = Order.objects.filter(pk__in=ids, status=OrderStatus.PENDING)
+    wait_for(lambda: not pending.exists(), timeout=60, what="every order processed")
+    statuses = list(Order.objects.filter(pk__in=ids).values_list("status", flat=True))
+    assert statuses.count(OrderStatus.CONFIRMED) == 10
+    assert statuses.count(OrderStatus.FAILED) == 30
+    assert set(Order.objects.filter(status="failed").values_list("failure_reason", flat=True)) == {
+        "Insufficient stock for HOT-1"
+    }
+    product.refresh_from_db()
+    assert product.stock == 0
+
+
+def test_a_transient_failure_is_retried_then_succeeds(graphql, start_worker):
+    worker = start_worker(ORDER_LOCK_TIMEOUT_MS="200", ORDER_RETRY_BASE_DELAY="1")
+    product = ProductFactory(stock=3)
+    lock = ProductLock(product)
+    try:
+        created = place(graphql, UserFactory(), product)
+        wait_for(lambda: "retry: Retry in" in worker.output(), what="a retry")
+        assert status_of(order_pk(created)) == OrderStatus.PENDING
+    finally:
+        lock.release()
+    wait_for(lambda: status_of(order_pk(created)) == OrderStatus.CONFIRMED, what="CONFIRMED")
+    product.refresh_from_db()
+    assert product.stock == 2
+
+
+def test_the_last_failed_retry_marks_the_order_failed(graphql, start_worker):
+    worker = start_worker(ORDER_LOCK_TIMEOUT_MS="100", ORDER_RETRY_BASE_DELAY="0.2")
+    product = ProductFactory(stock=3)
+    lock = ProductLock(product)
+    try:
+        created = place(graphql, UserFactory(), product)
+        wait_for(lambda: status_of(order_pk(created)) == OrderStatus.FAILED, what="FAILED")
+    finally:
+        lock.release()
+    order = Order.objects.get(pk=order_pk(created))
+    assert order.failure_reason == GAVE_UP
+    assert worker.output().count("retry: Retry in") == 3
+    product.refresh_from_db()
+    assert product.stock == 3
+
+
+def _waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_killed_worker_loses_nothing_and_counts_stock_once(graphql, start_worker):
+    settings = {"ORDER_LOCK_TIMEOUT_MS": "60000", "CELERY_VISIBILITY_TIMEOUT": "2"}
+    first = start_worker(**settings)
+    product = ProductFactory(stock=5)
+    lock = ProductLock(product)
+    try:
+        created = place(graphql, UserFactory(), product, quantity=2)
+        wait_for(_waiting_on_a_lock, what="the worker to block on the product lock")
+        first.kill()
+    finally:
+        lock.release()
+    assert status_of(order_pk(created)) == OrderStatus.PENDING
+
+    start_worker(**settings)
+    wait_for(lambda: status_of(order_pk(created)) == OrderStatus.CONFIRMED, what="CONFIRMED")
+    time.sleep(3)  # past the visibility timeout again: a second delivery would show now
+    product.refresh_from_db()
+    assert product.stock == 3
+    assert Product.objects.get(pk=product.pk).stock == 3
