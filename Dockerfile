@@ -11,4 +11,4 @@ COPY . .
 RUN DJANGO_SETTINGS_MODULE=backend.settings.development python manage.py collectstatic --no-input
 
 EXPOSE 8000
-CMD ["gunicorn", "backend.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2"]
+CMD ["gunicorn", "backend.asgi:application"]

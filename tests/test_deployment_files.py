@@ -1,0 +1,32 @@
+"""The compose file and the gunicorn config, checked without a Docker engine."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_compose_runs_web_worker_and_beat_on_one_configuration():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    django_services = [services[name] for name in ("web", "worker", "beat")]
+    environments = [s["environment"] for s in django_services]
+    assert environments[0] == environments[1] == environments[2]
+    assert environments[0]["CELERY_BROKER_URL"].startswith("redis://redis:")
+    assert "migrate" in services["web"]["command"]
+    assert "gunicorn backend.asgi:application" in services["web"]["command"]
+    assert services["worker"]["command"].startswith("celery -A backend worker")
+    assert services["beat"]["command"].startswith("celery -A backend beat")
+    for service in django_services:
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "healthcheck" in services["postgres"] and "healthcheck" in services["redis"]
+    assert set(compose["volumes"]) == {"postgres-data", "redis-data"}
+
+
+def test_gunicorn_serves_the_asgi_app_with_uvicorn_workers():
+    namespace: dict = {}
+    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
+    assert namespace["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert namespace["bind"] == "0.0.0.0:8000"
