@@ -10,9 +10,11 @@ from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from schema import pagination
+from schema.catalog.mutations import CatalogMutations
 from schema.catalog.queries import CatalogQueries
 from schema.errors import BadUserInput, ErrorCodes
 from schema.limits import MAX_ALIASES, MAX_DEPTH, MaxNodesLimiter, is_introspection
+from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.scalars import MONEY_SCALAR
 from schema.users.mutations import UserMutations
@@ -34,7 +36,7 @@ class NodeQueries:
 
 
 Query = merge_types("Query", (NodeQueries, UserQueries, CatalogQueries, OrderQueries))
-Mutation = merge_types("Mutation", (UserMutations,))
+Mutation = merge_types("Mutation", (UserMutations, OrderMutations, CatalogMutations))
 
 schema = strawberry.Schema(
     query=Query,

@@ -1,9 +1,19 @@
+import dataclasses
+import hashlib
 from decimal import Decimal
+from typing import Any
 
+import strawberry
 import strawberry_django
+from django.core.exceptions import EmptyResultSet
+from django.db.models import QuerySet
 from strawberry import Info, auto, relay
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+from strawberry.utils.inspect import in_async_context
+from strawberry_django.relay import DjangoListConnection
+from strawberry_django.relay.utils import resolve_edge_class
 
-from apps.catalog import models
+from apps.catalog import models, selectors
 from schema.context import get_viewer
 
 
@@ -26,3 +36,91 @@ class ProductType(relay.Node):
             # product on an order the caller can see stays visible once deactivated.
             return queryset
         return queryset.visible_to(get_viewer(info))
+
+
+@dataclasses.dataclass(frozen=True)
+class CachedProductPage:
+    """A resolved page of products, as the cache keeps it: plain data and model instances."""
+
+    edges: list[tuple[str, models.Product]]
+    start_cursor: str | None
+    end_cursor: str | None
+    has_previous_page: bool
+    has_next_page: bool
+    total_count: int | None
+
+
+def _selects_total_count(info: Info) -> bool:
+    pending = list(info.selected_fields[0].selections)
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, SelectedField) and selection.name == "totalCount":
+            return True
+        if isinstance(selection, FragmentSpread | InlineFragment):
+            pending.extend(selection.selections)
+    return False
+
+
+def _page_key(nodes: QuerySet, info: Info) -> str:
+    """Everything the page depends on: its SQL (visibility, filters, ordering, columns) and the
+    field as asked (arguments with variables resolved, and the selection)."""
+    sql, params = nodes.query.sql_with_params()
+    asked = repr((sql, params, info.selected_fields))
+    return hashlib.sha256(asked.encode()).hexdigest()
+
+
+@strawberry.type(name="ProductConnection", description="A connection to a list of items.")
+class ProductConnection(DjangoListConnection[ProductType]):
+    """The catalog's pages, each cached until the next change to any product."""
+
+    cached_total_count: strawberry.Private[int | None] = None
+
+    @strawberry.field(description="Total quantity of existing nodes.")
+    def total_count(self) -> int | None:
+        if self.cached_total_count is not None:
+            return self.cached_total_count
+        return super().total_count()
+
+    @classmethod
+    def resolve_connection(cls, nodes: Any, *, info: Info, **kwargs: Any) -> Any:
+        if info.path.prev is not None or not isinstance(nodes, QuerySet) or in_async_context():
+            # Only the root list, resolved synchronously, is cached: a nested one would also
+            # depend on its parent.
+            return super().resolve_connection(nodes, info=info, **kwargs)
+        try:
+            key = _page_key(nodes, info)
+        except EmptyResultSet:
+            # A filter that nothing can match (`pk__in=[]`) has no SQL to key by; nor rows.
+            return super().resolve_connection(nodes, info=info, **kwargs)
+        resolve = super().resolve_connection
+
+        def load() -> CachedProductPage:
+            connection = resolve(nodes, info=info, **kwargs)
+            return CachedProductPage(
+                edges=[(edge.cursor, edge.node) for edge in connection.edges],
+                start_cursor=connection.page_info.start_cursor,
+                end_cursor=connection.page_info.end_cursor,
+                has_previous_page=connection.page_info.has_previous_page,
+                has_next_page=connection.page_info.has_next_page,
+                # The library counts from the page's window annotation, or runs a COUNT when
+                # the page is empty: only when the count is asked for, as it would.
+                total_count=(
+                    DjangoListConnection.total_count(connection)
+                    if _selects_total_count(info)
+                    else None
+                ),
+            )
+
+        page = selectors.product_list_cached(key=key, load=load)
+        edge_class = resolve_edge_class(cls)
+        return cls(
+            edges=[edge_class(cursor=cursor, node=node) for cursor, node in page.edges],
+            page_info=relay.PageInfo(
+                start_cursor=page.start_cursor,
+                end_cursor=page.end_cursor,
+                has_previous_page=page.has_previous_page,
+                has_next_page=page.has_next_page,
+            ),
+            nodes=nodes,
+            cached_total_count=page.total_count,
+        )

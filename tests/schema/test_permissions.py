@@ -208,6 +208,31 @@ TABLE: dict[str, Row] = {
             "admin": lambda r, w, c: r == {"data": {"deactivateUser": {"isActive": False}}},
         },
     ),
+    "createProduct": Row(
+        "mutation { createProduct(input: "
+        '{sku: "NEW", name: "New", price: "10", stock: 1}) { sku price isActive } }',
+        NO_VARIABLES,
+        {
+            "anonymous": "UNAUTHENTICATED",
+            "user": "FORBIDDEN",
+            "other": "FORBIDDEN",
+            "admin": lambda r, w, c: (
+                r == {"data": {"createProduct": {"sku": "NEW", "price": "10.00", "isActive": True}}}
+            ),
+        },
+    ),
+    "updateProduct": Row(
+        "mutation ($id: ID!) { updateProduct(input: {id: $id, isActive: true}) { sku isActive } }",
+        lambda w, c: {"id": gid("Product", w.inactive.pk)},
+        {
+            "anonymous": "UNAUTHENTICATED",
+            "user": "FORBIDDEN",
+            "other": "FORBIDDEN",
+            "admin": lambda r, w, c: (
+                r == {"data": {"updateProduct": {"sku": "OFF", "isActive": True}}}
+            ),
+        },
+    ),
 }
 
 

@@ -1,0 +1,75 @@
+from decimal import Decimal
+
+import strawberry
+from strawberry import Info, relay
+
+from apps.catalog import services
+from apps.catalog.models import Product
+from schema.catalog.types import ProductType
+from schema.errors import BadUserInput, NotFound
+from schema.permissions import IsAdmin, require
+from schema.results import reload_for_selection
+
+
+@strawberry.input
+class CreateProductInput:
+    sku: str
+    name: str
+    description: str | None = None
+    price: Decimal
+    stock: int
+
+
+@strawberry.input
+class UpdateProductInput:
+    id: relay.GlobalID
+    name: str | None = None
+    description: str | None = None
+    price: Decimal | None = None
+    stock: int | None = None
+    is_active: bool | None = None
+
+
+def _product_by_global_id(global_id: relay.GlobalID) -> Product:
+    if not global_id.node_id.isdigit():
+        # Every key of this API is an integer; anything else is malformed, not missing.
+        raise BadUserInput("Malformed global id.", fields={"id": ["Malformed global id."]})
+    product = (
+        Product.objects.filter(pk=int(global_id.node_id)).first()
+        if global_id.type_name == "Product"
+        else None
+    )
+    if product is None:
+        raise NotFound("No such product.")
+    return product
+
+
+@strawberry.type
+class CatalogMutations:
+    @strawberry.mutation(
+        description="Adds a product to the catalog (ADMIN).", extensions=[require(IsAdmin())]
+    )
+    def create_product(self, info: Info, input: CreateProductInput) -> ProductType:
+        product = services.product_create(
+            sku=input.sku,
+            name=input.name,
+            description=input.description or "",
+            price=input.price,
+            stock=input.stock,
+        )
+        return reload_for_selection(product, info)
+
+    @strawberry.mutation(
+        description="Changes a product; omitted fields stay as they are (ADMIN).",
+        extensions=[require(IsAdmin())],
+    )
+    def update_product(self, info: Info, input: UpdateProductInput) -> ProductType:
+        product = services.product_update(
+            product=_product_by_global_id(input.id),
+            name=input.name,
+            description=input.description,
+            price=input.price,
+            stock=input.stock,
+            is_active=input.is_active,
+        )
+        return reload_for_selection(product, info)
