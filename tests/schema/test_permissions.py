@@ -208,6 +208,33 @@ TABLE: dict[str, Row] = {
             "admin": lambda r, w, c: r == {"data": {"deactivateUser": {"isActive": False}}},
         },
     ),
+    "createOrder": Row(
+        "mutation ($p: ID!) { createOrder(input: {items: [{productId: $p, quantity: 1}]}) "
+        "{ status user { email } } }",
+        lambda w, c: {"p": gid("Product", w.active.pk)},
+        {
+            "anonymous": "UNAUTHENTICATED",
+            **{
+                c: (
+                    lambda r, w, c: (
+                        data("createOrder")(r)
+                        == {"status": "PENDING", "user": {"email": w.caller(c).email}}
+                    )
+                )
+                for c in ("user", "other", "admin")
+            },
+        },
+    ),
+    "cancelOrder": Row(
+        "mutation ($id: ID!) { cancelOrder(input: {id: $id}) { status } }",
+        lambda w, c: {"id": gid("Order", w.order.pk)},
+        {
+            "anonymous": "UNAUTHENTICATED",
+            "user": lambda r, w, c: r == {"data": {"cancelOrder": {"status": "CANCELLED"}}},
+            "other": "NOT_FOUND",
+            "admin": lambda r, w, c: r == {"data": {"cancelOrder": {"status": "CANCELLED"}}},
+        },
+    ),
     "createProduct": Row(
         "mutation { createProduct(input: "
         '{sku: "NEW", name: "New", price: "10", stock: 1}) { sku price isActive } }',

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from apps.catalog.models import Product
 from apps.orders import services
 from apps.orders.models import Order, OrderStatus
+from apps.orders.tasks import requeue_stale_orders
 from apps.users.services import user_welcome_send
 from tests.factories import AdminFactory, ProductFactory, UserFactory
 
@@ -146,3 +147,14 @@ def test_new_users_get_one_welcome_email(django_capture_on_commit_callbacks):
     welcome = [m for m in mail.outbox if m.subject == "Welcome to the shop"]
     assert [m.to for m in welcome] == [["new@example.com"]]
     assert user_welcome_send(user_id=user.pk) is False
+
+
+def test_requeue_processes_orders_whose_task_was_lost(settings):
+    """Beat's task: with tasks in-process (tests), the stale order is processed at once."""
+    product = ProductFactory(stock=2)
+    order = place(UserFactory(), (product, 1))  # on_commit not run: its task never went out
+    settings.ORDER_STALE_AFTER = 0
+    assert requeue_stale_orders() == 1
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CONFIRMED
+    assert requeue_stale_orders() == 0
