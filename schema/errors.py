@@ -109,6 +109,7 @@ def to_api_error(error: BaseException | None) -> ApiError | None:
     return None
 
 
+_TOO_MANY_TOKENS = "Syntax Error: Document contains more than"  # graphql-core's max_tokens
 _ARGUMENT_ERRORS = ("Argument ", "Expected variable ", "Variable ")
 _ARGUMENT_NAME = re.compile(r"^Argument '(\w+)'")
 _ARGUMENT_NAME = re.compile(r"^Argument '(\w+)'")
@@ -158,7 +159,12 @@ class ErrorCodes(SchemaExtension):
         if api_error is not None:
             return _with_code(error, api_error.message, api_error.extensions)
         if not parsed:
-            return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_PARSE_FAILED})
+            code = (
+                ErrorCode.QUERY_TOO_COMPLEX
+                if error.message.startswith(_TOO_MANY_TOKENS)
+                else ErrorCode.GRAPHQL_PARSE_FAILED
+            )
+            return _with_code(error, error.message, {"code": code})
         if id(error) in self._validation_errors:
             if isinstance(original, ValueError):
                 # A scalar refused a literal value (a malformed id, a price with 3 decimals).

@@ -45,9 +45,12 @@ from schema.pagination import DEFAULT_PAGE_SIZE
 
 ConnectionPredicate = Callable[[GraphQLNamedType], bool]
 
-# Depth as strawberry's QueryDepthLimiter counts it, and aliases per document.
+# Depth as strawberry's QueryDepthLimiter counts it, aliases and tokens per document, and
+# nodes per request.
 MAX_DEPTH = 10
 MAX_ALIASES = 30
+MAX_TOKENS = 5000
+MAX_NODES = 10_000
 
 
 def is_introspection(context: IgnoreContext) -> bool:

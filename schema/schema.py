@@ -3,8 +3,15 @@
 from decimal import Decimal
 
 import strawberry
+from django.conf import settings
 from strawberry import Info, relay
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
@@ -13,9 +20,17 @@ from schema import pagination
 from schema.catalog.mutations import CatalogMutations
 from schema.catalog.queries import CatalogQueries
 from schema.errors import BadUserInput, ErrorCodes
-from schema.limits import MAX_ALIASES, MAX_DEPTH, MaxNodesLimiter, is_introspection
+from schema.limits import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_TOKENS,
+    MaxNodesLimiter,
+    is_introspection,
+)
 from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
+from schema.parsing import DocumentCache
 from schema.scalars import MONEY_SCALAR
 from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
@@ -35,19 +50,30 @@ class NodeQueries:
         return id.resolve_node_sync(info, required=False)
 
 
+def schema_extensions() -> list:
+    """Outermost first: error codes see every error, limits run before any resolver."""
+    extensions = [
+        ErrorCodes,
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: DocumentCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH, should_ignore=is_introspection),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxNodesLimiter(max_nodes=MAX_NODES),
+        lambda: DjangoOptimizerExtension(prefetch_custom_queryset=True),
+    ]
+    if not settings.GRAPHQL_INTROSPECTION:
+        extensions.append(DisableIntrospection)
+    return extensions
+
+
 Query = merge_types("Query", (NodeQueries, UserQueries, CatalogQueries, OrderQueries))
 Mutation = merge_types("Mutation", (UserMutations, OrderMutations, CatalogMutations))
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[
-        ErrorCodes,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH, should_ignore=is_introspection),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: MaxNodesLimiter(max_nodes=10_000),
-        lambda: DjangoOptimizerExtension(prefetch_custom_queryset=True),
-    ],
+    extensions=schema_extensions(),
     config=StrawberryConfig(
         relay_max_results=pagination.MAX_PAGE_SIZE, scalar_map={Decimal: MONEY_SCALAR}
     ),

@@ -51,3 +51,22 @@ def test_unexpected_errors_are_masked_and_logged_with_the_request_id(graphql, mo
     (record,) = [r for r in caplog.records if r.name == "schema.errors"]
     assert request_id in record.getMessage()
     assert "SELECT secret" in str(record.exc_info[1])
+
+
+def test_parse_failures_keep_their_code_when_repeated(graphql):
+    """The parsed-document cache must not swallow the code of a document that fails."""
+    for _ in range(2):
+        assert error_codes(graphql("{ me { ")) == ["GRAPHQL_PARSE_FAILED"]
+    for _ in range(2):
+        assert error_codes(graphql("{ me { nope } }")) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+def test_introspection_is_disabled_where_settings_say_so(settings):
+    from strawberry.extensions import DisableIntrospection
+
+    from schema.schema import schema_extensions
+
+    settings.GRAPHQL_INTROSPECTION = False
+    assert DisableIntrospection in schema_extensions()
+    settings.GRAPHQL_INTROSPECTION = True
+    assert DisableIntrospection not in schema_extensions()

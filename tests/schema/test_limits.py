@@ -374,3 +374,11 @@ def test_more_than_thirty_aliases_are_refused(graphql, django_assert_num_queries
     with django_assert_num_queries(0):
         result = graphql(f"{{ {thirty} a30: me {{ id }} }}")
     assert error_codes(result) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+def test_documents_over_the_token_limit_are_too_complex(graphql, django_assert_num_queries):
+    fields = " ".join(["id"] * 5000)
+    with django_assert_num_queries(0):
+        result = graphql(f"{{ me {{ {fields} }} }}")
+    assert error_codes(result) == ["QUERY_TOO_COMPLEX"]
+    assert "tokens" in result["errors"][0]["message"]
