@@ -8,7 +8,8 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --locked --no-dev --no-install-project
 
 COPY . .
-RUN DJANGO_SETTINGS_MODULE=backend.settings.development python manage.py collectstatic --no-input
+RUN DJANGO_SETTINGS_MODULE=backend.settings.production SECRET_KEY=collectstatic-only ALLOWED_HOSTS=build REDIS_URL=redis://build \
+    python manage.py collectstatic --no-input
 
 EXPOSE 8000
 CMD ["gunicorn", "backend.asgi:application"]

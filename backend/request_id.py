@@ -1,5 +1,6 @@
 """The id that ties a response (`X-Request-ID`) to its log lines."""
 
+import logging
 import re
 import uuid
 from contextvars import ContextVar
@@ -21,3 +22,11 @@ def set_current_request_id(request_id: str) -> None:
 
 def current_request_id() -> str:
     return _current.get()
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Puts the current request id on every log record (`%(request_id)s`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id()
+        return True
