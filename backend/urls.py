@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import path
 
+from backend.health import healthz
 from schema.schema import schema
 from schema.views import ApiGraphQLView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("graphql/", ApiGraphQLView.from_settings(schema), name="graphql"),
 ]
