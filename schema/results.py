@@ -1,22 +1,24 @@
-"""Objects a mutation returns, loaded the way a query would load them."""
+"""Objects a mutation or subscription returns, loaded the way a query would load them."""
 
 from typing import TypeVar
 
 from django.db import models
 from strawberry import Info
-from strawberry_django.optimizer import optimizer
+from strawberry_django.optimizer import OptimizerConfig, optimize
 
 M = TypeVar("M", bound=models.Model)
 
+# The same configuration as the schema's DjangoOptimizerExtension.
+OPTIMIZER_CONFIG = OptimizerConfig(prefetch_custom_queryset=True)
+
+
+def load_for_selection(queryset: models.QuerySet[M], info: Info) -> M | None:
+    """The first object of `queryset` with the annotations and prefetches the selection needs."""
+    return optimize(queryset, info, config=OPTIMIZER_CONFIG).first()
+
 
 def reload_for_selection(instance: M, info: Info) -> M:
-    """Reloads a just-written object with the annotations and prefetches the selection needs.
-
-    The schema's own optimizer extension does it, so the result obeys the same
-    configuration (and the same visibility on related objects) as any query.
-    """
-    queryset = type(instance)._default_manager.filter(pk=instance.pk)
-    extension = optimizer.get()
-    if extension is not None:
-        queryset = extension.optimize(queryset, info=info)
-    return queryset.get()
+    """Reloads a just-written object for the selection of the field that returns it."""
+    loaded = load_for_selection(type(instance)._default_manager.filter(pk=instance.pk), info)
+    assert loaded is not None
+    return loaded

@@ -19,7 +19,8 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from schema import pagination
 from schema.catalog.mutations import CatalogMutations
 from schema.catalog.queries import CatalogQueries
-from schema.errors import BadUserInput, ErrorCodes
+from schema.errors import ErrorCodes
+from schema.ids import pk_of
 from schema.limits import (
     MAX_ALIASES,
     MAX_DEPTH,
@@ -44,9 +45,7 @@ class NodeQueries:
         description="Any object by its global id; null when it does not exist or is not yours."
     )
     def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
-        if not id.node_id.isdigit():
-            # Every key of this API is an integer; anything else is malformed, not missing.
-            raise BadUserInput("Malformed global id.", fields={"id": ["Malformed global id."]})
+        pk_of(id, id.type_name)  # refuses a malformed key
         return id.resolve_node_sync(info, required=False)
 
 

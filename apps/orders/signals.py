@@ -1,9 +1,14 @@
-"""A new order is processed in the background once its transaction has committed."""
+"""Side effects of orders, scheduled once the transaction has committed.
+
+A new order is processed in the background; a status change is published to the order's
+live subscribers.
+"""
 
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from apps.orders import events
 from apps.orders.models import Order
 
 
@@ -13,3 +18,11 @@ def enqueue_processing(sender, instance: Order, created: bool, **kwargs) -> None
         from apps.orders.tasks import process_order
 
         transaction.on_commit(lambda: process_order.delay(instance.pk))
+
+
+@receiver(post_save, sender=Order, dispatch_uid="orders.publish_status_change")
+def publish_status_change(
+    sender, instance: Order, created: bool, update_fields=None, **kwargs
+) -> None:
+    if not created and update_fields is not None and "status" in update_fields:
+        transaction.on_commit(lambda: events.order_updated_publish(order_id=instance.pk))

@@ -14,6 +14,8 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
+    # First: `runserver` serves the ASGI app, WebSocket subscriptions included.
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -21,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
+    "channels",
     "strawberry_django",
     "apps.users",
     "apps.catalog",
@@ -95,6 +98,19 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Subscriptions: events reach every web process through Redis; in-process without it.
+CHANNEL_LAYERS = {
+    "default": (
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # `capacity` bounds what waits for one connection; past it, events are dropped.
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 100, "expiry": 60},
+        }
+        if REDIS_URL
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 # No broker (development): tasks run in-process, still only after the transaction commits.

@@ -6,7 +6,8 @@ from strawberry import Info, relay
 from apps.catalog import services
 from apps.catalog.models import Product
 from schema.catalog.types import ProductType
-from schema.errors import BadUserInput, NotFound
+from schema.errors import NotFound
+from schema.ids import pk_of
 from schema.permissions import IsAdmin, require
 from schema.results import reload_for_selection
 
@@ -31,14 +32,8 @@ class UpdateProductInput:
 
 
 def _product_by_global_id(global_id: relay.GlobalID) -> Product:
-    if not global_id.node_id.isdigit():
-        # Every key of this API is an integer; anything else is malformed, not missing.
-        raise BadUserInput("Malformed global id.", fields={"id": ["Malformed global id."]})
-    product = (
-        Product.objects.filter(pk=int(global_id.node_id)).first()
-        if global_id.type_name == "Product"
-        else None
-    )
+    pk = pk_of(global_id, "Product")
+    product = Product.objects.filter(pk=pk).first() if pk is not None else None
     if product is None:
         raise NotFound("No such product.")
     return product

@@ -5,6 +5,7 @@ from strawberry import Info, relay
 from apps.orders import services
 from schema.context import get_viewer
 from schema.errors import BadUserInput, Conflict, NotFound
+from schema.ids import pk_of
 from schema.orders.types import OrderType
 from schema.permissions import IsAuthenticated, require
 from schema.results import reload_for_selection
@@ -26,13 +27,6 @@ class CancelOrderInput:
     id: relay.GlobalID
 
 
-def _pk(global_id: relay.GlobalID, type_name: str) -> int | None:
-    """The primary key a global id names, or None when it names another type."""
-    if not global_id.node_id.isdigit():
-        raise BadUserInput("Malformed global id.", fields={"id": ["Malformed global id."]})
-    return int(global_id.node_id) if global_id.type_name == type_name else None
-
-
 @strawberry.type
 class OrderMutations:
     @strawberry.mutation(
@@ -42,7 +36,7 @@ class OrderMutations:
     def create_order(self, info: Info, input: CreateOrderInput) -> OrderType:
         lines = []
         for line in input.items:
-            product_id = _pk(line.product_id, "Product")
+            product_id = pk_of(line.product_id, "Product", field="items")
             if product_id is None:
                 message = "Every productId must be the id of a Product."
                 raise BadUserInput(message, fields={"items": [message]})
@@ -58,7 +52,7 @@ class OrderMutations:
     )
     def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderType:
         try:
-            order_id = _pk(input.id, "Order")
+            order_id = pk_of(input.id, "Order")
             if order_id is None:
                 raise services.OrderNotFound
             order = services.order_cancel(order_id=order_id, viewer=get_viewer(info))

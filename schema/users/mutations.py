@@ -7,6 +7,7 @@ from apps.users import services, tokens
 from apps.users.models import User
 from schema.context import get_viewer
 from schema.errors import Conflict, NotFound, TooManyRequests, Unauthenticated
+from schema.ids import pk_of
 from schema.permissions import IsAdmin, IsAuthenticated, require
 from schema.results import reload_for_selection
 from schema.users.types import UserType
@@ -62,9 +63,8 @@ def _token_pair(pair: tokens.TokenPair) -> TokenPair:
 
 
 def _user_by_global_id(global_id: relay.GlobalID) -> User:
-    if global_id.type_name != "User" or not global_id.node_id.isdigit():
-        raise NotFound("No such user.")
-    user = User.objects.filter(pk=int(global_id.node_id)).first()
+    pk = pk_of(global_id, "User")
+    user = User.objects.filter(pk=pk).first() if pk is not None else None
     if user is None:
         raise NotFound("No such user.")
     return user
