@@ -1,7 +1,24 @@
+"""The ASGI app: HTTP through Django (middleware, views), WebSocket subscriptions on /graphql/."""
+
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.development")
 
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
+
+from schema.schema import schema  # noqa: E402
+from schema.websocket import OrderUpdatesConsumer  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": URLRouter(
+            [re_path(r"^graphql/?$", OrderUpdatesConsumer.from_settings(schema))]
+        ),
+    }
+)

@@ -31,6 +31,7 @@ from schema.limits import (
 )
 from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
+from schema.orders.subscriptions import OrderSubscriptions
 from schema.parsing import DocumentCache
 from schema.scalars import MONEY_SCALAR
 from schema.users.mutations import UserMutations
@@ -67,11 +68,13 @@ def schema_extensions() -> list:
 
 
 Query = merge_types("Query", (NodeQueries, UserQueries, CatalogQueries, OrderQueries))
+Subscription = merge_types("Subscription", (OrderSubscriptions,))
 Mutation = merge_types("Mutation", (UserMutations, OrderMutations, CatalogMutations))
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=schema_extensions(),
     config=StrawberryConfig(
         relay_max_results=pagination.MAX_PAGE_SIZE, scalar_map={Decimal: MONEY_SCALAR}

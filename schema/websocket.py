@@ -1,0 +1,75 @@
+"""GraphQL subscriptions over WebSocket (graphql-transport-ws, and legacy graphql-ws).
+
+The access token travels in `connection_init`'s payload, `{"Authorization": "Bearer ..."}`,
+and is checked with the same rules as HTTP; anonymous connections are refused there.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from strawberry.channels import GraphQLWSConsumer
+from strawberry.exceptions import ConnectionRejectionError
+
+from apps.orders.events import ORDER_UPDATED
+from apps.users.models import User
+from apps.users.tokens import InvalidToken, access_token_verify
+
+# Events waiting for one subscription; past this a slow client's surplus is dropped (each
+# event only says "reload the order", so the next one still brings the latest state).
+MAX_PENDING_EVENTS = 16
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+
+
+@dataclass
+class SubscriptionContext:
+    """What resolvers get as `info.context`: `request.user` as over HTTP."""
+
+    request: "OrderUpdatesConsumer"
+    connection_params: dict[str, Any] | None = field(default=None)
+
+    @property
+    def ws(self) -> "OrderUpdatesConsumer":
+        return self.request
+
+
+def _user_for(token: str) -> User | None:
+    try:
+        claims = access_token_verify(token)
+    except InvalidToken:
+        return None
+    return User.objects.filter(pk=claims.user_id, is_active=True).first()
+
+
+class OrderUpdatesConsumer(GraphQLWSConsumer):
+    user: User | None = None  # set by on_ws_connect, before any subscription runs
+
+    @classmethod
+    def from_settings(cls, schema):
+        return cls.as_asgi(
+            schema=schema,
+            allowed_origins=list(settings.CORS_ALLOWED_ORIGINS),
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        )
+
+    async def get_context(self, request, response) -> SubscriptionContext:
+        return SubscriptionContext(request=request)
+
+    async def on_ws_connect(self, context: SubscriptionContext) -> None:
+        header = str((context.connection_params or {}).get("Authorization", ""))
+        scheme, _, token = header.partition(" ")
+        user = await sync_to_async(_user_for)(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise ConnectionRejectionError(
+                {"message": "Authentication required.", "code": "UNAUTHENTICATED"}
+            )
+        self.user = user
+
+    async def dispatch(self, message) -> None:
+        if message.get("type") == ORDER_UPDATED:
+            for queue in self.listen_queues[ORDER_UPDATED]:
+                if queue.qsize() < MAX_PENDING_EVENTS:
+                    queue.put_nowait(message)
+            return
+        await super().dispatch(message)
