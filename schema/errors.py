@@ -151,6 +151,13 @@ class ErrorCodes(SchemaExtension):
         parsed = self.execution_context.graphql_document is not None
         result.errors = [self._classify(error, parsed) for error in result.errors]
 
+    def on_stream_result(self, result) -> Iterator[None]:
+        """The same for every result of a subscription (WebSocket)."""
+        if result.errors:
+            parsed = self.execution_context.graphql_document is not None
+            result.errors = [self._classify(error, parsed) for error in result.errors]
+        yield
+
     def _classify(self, error: GraphQLError, parsed: bool) -> GraphQLError:
         if error.extensions and "code" in error.extensions:
             return error

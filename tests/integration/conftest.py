@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 from django.db import connection
@@ -19,6 +20,8 @@ from backend.celery import app as celery_app
 ROOT = Path(__file__).resolve().parent.parent.parent
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 15
 BROKER_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+# The channel layer that carries subscription events between workers and web processes.
+CHANNELS_REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/14"
 
 
 def _redis_up() -> bool:
@@ -110,6 +113,7 @@ def start_worker(broker, queue, mail_dir, tmp_path) -> Iterator[Callable[..., Wo
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "CELERY_TASK_DEFAULT_QUEUE": queue,
             "EMAIL_URL": f"filemail:///{mail_dir.as_posix().lstrip('/')}",
+            "REDIS_URL": CHANNELS_REDIS_URL,
             **settings,
         }
         log = tmp_path / f"worker-{len(workers)}.log"
@@ -148,9 +152,90 @@ def start_worker(broker, queue, mail_dir, tmp_path) -> Iterator[Callable[..., Wo
         worker.stop()
 
 
+class ProductLock:
+    """Holds a row lock on a product from a connection of its own, as a busy order would."""
+
+    def __init__(self, product) -> None:
+        db = connection.settings_dict
+        self.conn = psycopg.connect(
+            dbname=db["NAME"], host=db["HOST"], port=db["PORT"], user=db["USER"]
+        )
+        self.conn.execute(
+            "SELECT 1 FROM catalog_product WHERE id = %s FOR NO KEY UPDATE", [product.pk]
+        )
+
+    def release(self) -> None:
+        if not self.conn.closed:
+            self.conn.rollback()
+            self.conn.close()
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 30, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql/"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql/"
+
+
+@pytest.fixture
+def start_server(broker, queue, tmp_path) -> Iterator[Callable[[], Server]]:
+    """Starts `uvicorn backend.asgi:application` processes on the test database and Redis."""
+    servers: list[Server] = []
+
+    def start() -> Server:
+        db = connection.settings_dict
+        port = _free_port()
+        env = os.environ | {
+            "DJANGO_SETTINGS_MODULE": "backend.settings.test",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "REDIS_URL": CHANNELS_REDIS_URL,
+            "CELERY_BROKER_URL": BROKER_URL,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+        }
+        log = tmp_path / f"server-{port}.log"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        server = Server(process, port, log)
+        servers.append(server)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return server
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start:\n{log.read_text()}") from None
+                time.sleep(0.2)
+
+    yield start
+    for server in servers:
+        server.process.terminate()
+        server.process.wait(timeout=15)

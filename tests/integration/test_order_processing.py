@@ -3,7 +3,6 @@
 import threading
 import time
 
-import psycopg
 import pytest
 from django.db import connection
 
@@ -11,7 +10,7 @@ from apps.catalog.models import Product
 from apps.orders.models import Order, OrderStatus
 from apps.orders.tasks import GAVE_UP
 from tests.factories import ProductFactory, UserFactory
-from tests.integration.conftest import sent_mail, wait_for
+from tests.integration.conftest import ProductLock, sent_mail, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,23 +45,6 @@ def order_pk(created: dict) -> int:
     from strawberry.relay import from_base64
 
     return int(from_base64(created["id"])[1])
-
-
-class ProductLock:
-    """Holds a row lock on a product from a connection of its own, as a busy order would."""
-
-    def __init__(self, product) -> None:
-        db = connection.settings_dict
-        self.conn = psycopg.connect(
-            dbname=db["NAME"], host=db["HOST"], port=db["PORT"], user=db["USER"]
-        )
-        self.conn.execute(
-            "SELECT 1 FROM catalog_product WHERE id = %s FOR NO KEY UPDATE", [product.pk]
-        )
-
-    def release(self) -> None:
-        self.conn.rollback()
-        self.conn.close()
 
 
 def test_the_whole_path_confirms_and_emails_once(graphql, start_worker, mail_dir):
