@@ -1,5 +1,7 @@
 """The HTTP endpoint: strawberry's Django view with the project's settings."""
 
+import dataclasses
+
 from cross_web import HTTPException
 from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware, get_token
@@ -10,6 +12,7 @@ from strawberry.django.views import GraphQLView
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from schema import persisted_queries
 from schema.errors import ErrorCode
 
 
@@ -22,7 +25,8 @@ def _csrf_rejection(request):
 
 @method_decorator(csrf_exempt, name="dispatch")
 class ApiGraphQLView(GraphQLView):
-    """GraphQL over HTTP at /graphql/; GraphiQL where settings enable it."""
+    """GraphQL over HTTP at /graphql/; GraphiQL where settings enable it; Apollo's automatic
+    persisted queries (`schema.persisted_queries`) over POST and GET."""
 
     @classmethod
     def from_settings(cls, schema):
@@ -38,17 +42,37 @@ class ApiGraphQLView(GraphQLView):
         get_token(request)
         return super().render_graphql_ide(request)
 
+    def should_render_graphql_ide(self, request_adapter):
+        # A GET carrying `extensions` is an API call (a hashed query from Apollo's link, whose
+        # Accept may be */*), never a browser asking for GraphiQL.
+        if request_adapter.method == "GET" and request_adapter.query_params.get("extensions"):
+            return False
+        return super().should_render_graphql_ide(request_adapter)
+
+    def process_result(self, request, result):
+        response = super().process_result(request, result)
+        if isinstance(result, persisted_queries.RefusedRequest):
+            response.pop("data", None)
+        return response
+
     def execute_single(
         self, request, request_adapter, sub_response, context, root_value, request_data
     ):
         # The request log line names the operation (RequestTimingMiddleware).
         request.graphql_operation_name = request_data.operation_name
+        try:
+            # Which document to run is part of reading the request: a persisted-query miss is
+            # answered as such (the client re-sends the query), whoever the caller is.
+            resolved = persisted_queries.resolve(request_data.query, request_data.extensions)
+        except persisted_queries.PersistedQueryError as error:
+            return error.to_result()
         if getattr(request, "auth_error", None):
             # A bad token never falls back to anonymous: nothing of the operation runs.
             error = GraphQLError(request.auth_error, extensions={"code": ErrorCode.UNAUTHENTICATED})
             return ExecutionResult(data=None, errors=[error])
+        request_data = dataclasses.replace(request_data, query=resolved.query)
         try:
-            return super().execute_single(
+            result = super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
         except HTTPException as error:
@@ -56,3 +80,5 @@ class ApiGraphQLView(GraphQLView):
                 # A mutation over GET is a method the resource does not allow for it.
                 raise HTTPException(405, error.reason) from error
             raise
+        persisted_queries.register(resolved, result)
+        return result
