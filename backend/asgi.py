@@ -8,6 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.development")
 
 django_application = get_asgi_application()
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
@@ -17,8 +18,8 @@ from schema.websocket import OrderUpdatesConsumer  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_application,
-        "websocket": URLRouter(
-            [re_path(r"^graphql/?$", OrderUpdatesConsumer.from_settings(schema))]
+        "websocket": AuthMiddlewareStack(
+            URLRouter([re_path(r"^graphql/?$", OrderUpdatesConsumer.from_settings(schema))])
         ),
     }
 )

@@ -1,7 +1,8 @@
 """GraphQL subscriptions over WebSocket (graphql-transport-ws, and legacy graphql-ws).
 
 The access token travels in `connection_init`'s payload, `{"Authorization": "Bearer ..."}`,
-and is checked with the same rules as HTTP; anonymous connections are refused there.
+and is checked with the same rules as HTTP; without one, Django's session (sent as a cookie
+by a same-origin page such as GraphiQL) is used. Anonymous connections are refused there.
 """
 
 from dataclasses import dataclass, field
@@ -59,7 +60,16 @@ class OrderUpdatesConsumer(GraphQLWSConsumer):
     async def on_ws_connect(self, context: SubscriptionContext) -> None:
         header = str((context.connection_params or {}).get("Authorization", ""))
         scheme, _, token = header.partition(" ")
-        user = await sync_to_async(_user_for)(token.strip()) if scheme.lower() == "bearer" else None
+        if header:
+            user = (
+                await sync_to_async(_user_for)(token.strip())
+                if scheme.lower() == "bearer"
+                else None
+            )
+        else:
+            # No token: a same-origin page with a session (GraphiQL after signing in).
+            session_user = self.scope.get("user")
+            user = session_user if session_user and session_user.is_authenticated else None
         if user is None:
             raise ConnectionRejectionError(
                 {"message": "Authentication required.", "code": "UNAUTHENTICATED"}

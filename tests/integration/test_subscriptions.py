@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from urllib.request import Request, urlopen
 
 import pytest
+from django.test import Client
 from strawberry.relay import to_base64
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -169,3 +170,25 @@ def test_a_subscription_is_limited_like_a_query(start_server):
         message = json.loads(ws.recv(timeout=10))
     assert message["type"] == "error"
     assert [e["extensions"]["code"] for e in message["payload"]] == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+def test_a_signed_in_session_may_subscribe_without_a_token(start_server, start_worker):
+    """GraphiQL on the same origin, after signing in: the session cookie authenticates."""
+    server = start_server()
+    start_worker()
+    user = UserFactory()
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    order_id = place_order(server, bearer(user), ProductFactory(stock=5))
+    with connect(
+        server.ws_url,
+        subprotocols=["graphql-transport-ws"],
+        additional_headers={"Cookie": cookie},
+        open_timeout=10,
+    ) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        payload = {"query": WATCH_ORDER, "variables": {"id": order_id}}
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        assert next_order(ws)["id"] == order_id
