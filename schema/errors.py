@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from graphql import GraphQLError, VariableDefinitionNode
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.utils.str_converters import to_camel_case
@@ -173,7 +174,7 @@ class ErrorCodes(SchemaExtension):
             )
             return _with_code(error, error.message, {"code": code})
         if id(error) in self._validation_errors:
-            if isinstance(original, ValueError):
+            if isinstance(original, ValueError | StrawberryInputCoercionError):
                 # A scalar refused a literal value (a malformed id, a price with 3 decimals).
                 fields = {"input": [str(original) or error.message]}
                 return _with_code(

@@ -1,8 +1,10 @@
 """Scalars whose wire format the contract fixes."""
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import strawberry
+from dateutil.parser import isoparse
 
 CENT = Decimal("0.01")
 
@@ -31,4 +33,29 @@ MONEY_SCALAR = strawberry.scalar(
     description='Money as a string with exactly two decimals, e.g. "19.90".',
     serialize=serialize_money,
     parse_value=parse_money,
+)
+
+
+def serialize_datetime(value: datetime) -> str:
+    return value.isoformat()
+
+
+def parse_datetime(value: object) -> datetime:
+    """An ISO 8601 date and time with its offset; a time without one is ambiguous, so refused."""
+    if not isinstance(value, str):
+        raise ValueError("Expected an ISO 8601 date and time as a string.")
+    try:
+        parsed = isoparse(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{value!r} is not an ISO 8601 date and time.") from None
+    if parsed.tzinfo is None:
+        raise ValueError("Give the time with its offset, e.g. 2026-11-24T15:20:16+00:00.")
+    return parsed
+
+
+DATETIME_SCALAR = strawberry.scalar(
+    name="DateTime",
+    description='ISO 8601 date and time with offset, e.g. "2026-11-24T15:20:16+00:00".',
+    serialize=serialize_datetime,
+    parse_value=parse_datetime,
 )

@@ -1,5 +1,6 @@
 """The schema: every domain's queries merged, with the extensions the contract relies on."""
 
+from datetime import datetime
 from decimal import Decimal
 
 import strawberry
@@ -21,6 +22,7 @@ from schema.catalog.mutations import CatalogMutations
 from schema.catalog.queries import CatalogQueries
 from schema.errors import ErrorCodes
 from schema.ids import pk_of
+from schema.inputs import RefuseNulCharacters
 from schema.limits import (
     MAX_ALIASES,
     MAX_DEPTH,
@@ -33,7 +35,7 @@ from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.orders.subscriptions import OrderSubscriptions
 from schema.parsing import DocumentCache
-from schema.scalars import MONEY_SCALAR
+from schema.scalars import DATETIME_SCALAR, MONEY_SCALAR
 from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
 
@@ -60,6 +62,7 @@ def schema_extensions() -> list:
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH, should_ignore=is_introspection),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxNodesLimiter(max_nodes=MAX_NODES),
+        RefuseNulCharacters,
         lambda: DjangoOptimizerExtension(prefetch_custom_queryset=True),
     ]
     if not settings.GRAPHQL_INTROSPECTION:
@@ -77,6 +80,7 @@ schema = strawberry.Schema(
     subscription=Subscription,
     extensions=schema_extensions(),
     config=StrawberryConfig(
-        relay_max_results=pagination.MAX_PAGE_SIZE, scalar_map={Decimal: MONEY_SCALAR}
+        relay_max_results=pagination.MAX_PAGE_SIZE,
+        scalar_map={Decimal: MONEY_SCALAR, datetime: DATETIME_SCALAR},
     ),
 )

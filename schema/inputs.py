@@ -1,0 +1,46 @@
+"""Input text no database column accepts is refused before anything runs."""
+
+from collections.abc import Iterator
+
+from graphql import GraphQLError, StringValueNode, Visitor, visit
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+
+from schema.errors import ErrorCode
+
+NUL = "\x00"
+MESSAGE = "Text may not contain NUL (\\u0000) characters."
+
+
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(_contains_nul(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+class _FindNul(Visitor):
+    found = False
+
+    def enter_string_value(self, node: StringValueNode, *_) -> None:
+        if NUL in node.value:
+            self.found = True
+
+
+class RefuseNulCharacters(SchemaExtension):
+    """PostgreSQL text cannot hold NUL: such input is BAD_USER_INPUT, in literals or variables."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        finder = _FindNul()
+        if context.graphql_document is not None:
+            visit(context.graphql_document, finder)
+        if finder.found or _contains_nul(context.variables):
+            error = GraphQLError(
+                MESSAGE, extensions={"code": ErrorCode.BAD_USER_INPUT.value, "fields": {}}
+            )
+            context.result = ExecutionResult(data=None, errors=[error])
+        yield
