@@ -23,6 +23,7 @@ from apps.catalog.models import Product
 from apps.orders.error_codes import OrderErrorCode
 from apps.orders.models import Order, OrderItem, OrderStatus
 from apps.users.models import User
+from backend.mail import send_once
 
 MAX_LINES = 50
 MAX_QUANTITY = 1000
@@ -168,15 +169,10 @@ def orders_stale_pending() -> list[int]:
 
 
 def order_confirmation_send(*, order_id: int) -> bool:
-    """Sends the confirmation email once: the claim on `confirmation_sent_at` is atomic."""
-    now = timezone.now()
-    claimed = Order.objects.filter(
-        pk=order_id, status=OrderStatus.CONFIRMED, confirmation_sent_at__isnull=True
-    ).update(confirmation_sent_at=now)
-    if not claimed:
-        return False
-    order = Order.objects.select_related("user").get(pk=order_id)
-    try:
+    """Sends the confirmation email of a CONFIRMED order, once."""
+
+    def send() -> None:
+        order = Order.objects.select_related("user").get(pk=order_id)
         send_mail(
             subject=f"Order {order.pk} confirmed",
             message=(
@@ -186,10 +182,6 @@ def order_confirmation_send(*, order_id: int) -> bool:
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[order.user.email],
         )
-    except Exception:
-        # Not sent: release the claim so a retry sends it.
-        Order.objects.filter(pk=order_id, confirmation_sent_at=now).update(
-            confirmation_sent_at=None
-        )
-        raise
-    return True
+
+    claim = Order.objects.filter(pk=order_id, status=OrderStatus.CONFIRMED)
+    return send_once(claim=claim, sent_at_field="confirmation_sent_at", send=send)

@@ -4,10 +4,11 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 
 from apps.orders import services
 from apps.orders.models import OrderStatus
+from backend.celery import EMAIL_TASK_OPTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +35,7 @@ def process_order(self, order_id: int) -> str | None:
     return status
 
 
-@shared_task(
-    bind=True,
-    max_retries=5,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OSError, DatabaseError),
-    retry_backoff=True,
-)
+@shared_task(**EMAIL_TASK_OPTIONS)
 def send_order_confirmation(self, order_id: int) -> bool:
     """The one confirmation email of a CONFIRMED order."""
     return services.order_confirmation_send(order_id=order_id)

@@ -9,11 +9,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from apps.users.error_codes import UserErrorCode
 from apps.users.models import User
 from apps.users.tokens import tokens_revoke
+from backend.mail import send_once
 
 EMAIL_TAKEN = "A user with this email already exists."
 
@@ -95,22 +95,16 @@ def user_deactivate(*, user: User) -> User:
 
 
 def user_welcome_send(*, user_id: int) -> bool:
-    """Sends the welcome email once: the claim on `welcome_sent_at` is atomic."""
-    now = timezone.now()
-    if not User.objects.filter(pk=user_id, welcome_sent_at__isnull=True).update(
-        welcome_sent_at=now
-    ):
-        return False
-    user = User.objects.get(pk=user_id)
-    try:
+    """Sends the welcome email of a new user, once."""
+
+    def send() -> None:
+        user = User.objects.get(pk=user_id)
         send_mail(
             subject="Welcome to the shop",
             message=f"Hello {user.name},\n\nyour account {user.email} is ready.\n",
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[user.email],
         )
-    except Exception:
-        # Not sent: release the claim so a retry sends it.
-        User.objects.filter(pk=user_id, welcome_sent_at=now).update(welcome_sent_at=None)
-        raise
-    return True
+
+    claim = User.objects.filter(pk=user_id)
+    return send_once(claim=claim, sent_at_field="welcome_sent_at", send=send)
