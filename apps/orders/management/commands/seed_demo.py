@@ -28,8 +28,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         admin = self._user(*ADMIN, role=UserRole.ADMIN)
         user = self._user(*USER, role=UserRole.USER)
+        # Created once: a second run keeps whatever stock orders placed since have left.
         products = {
-            sku: Product.objects.update_or_create(
+            sku: Product.objects.get_or_create(
                 sku=sku,
                 defaults={
                     "name": name,
@@ -44,7 +45,12 @@ class Command(BaseCommand):
             self._order(
                 user, [(products["KB-001"], 1), (products["CB-005"], 2)], OrderStatus.CONFIRMED
             )
-            self._order(user, [(products["MN-003"], 1)], OrderStatus.PENDING)
+            self._order(
+                user,
+                [(products["HD-004"], 1)],
+                OrderStatus.FAILED,
+                failure_reason="Insufficient stock for HD-004",
+            )
         if not Order.objects.filter(user=admin).exists():
             self._order(admin, [(products["DK-006"], 1)], OrderStatus.CONFIRMED)
 
@@ -59,9 +65,10 @@ class Command(BaseCommand):
             user = User.objects.create_user(email, password, name=name, role=role, **extra)
         return user
 
-    def _order(self, user: User, lines: list[tuple[Product, int]], status: str) -> Order:
+    def _order(self, user: User, lines: list[tuple[Product, int]], status: str, **fields) -> Order:
+        """An order in its final state, as if processed (demo stock already accounts for it)."""
         total = sum((product.price * quantity for product, quantity in lines), Decimal("0"))
-        order = Order.objects.create(user=user, status=status, total=total)
+        order = Order.objects.create(user=user, status=status, total=total, **fields)
         OrderItem.objects.bulk_create(
             OrderItem(order=order, product=product, quantity=quantity, unit_price=product.price)
             for product, quantity in lines
