@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 
@@ -10,3 +11,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("graphql/", ApiGraphQLView.from_settings(schema), name="graphql"),
 ]
+
+if getattr(settings, "DEBUG_TOOLBAR", False):  # development only
+    from debug_toolbar.toolbar import debug_toolbar_urls
+
+    urlpatterns += debug_toolbar_urls()

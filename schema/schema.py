@@ -54,6 +54,8 @@ class NodeQueries:
 
 def schema_extensions() -> list:
     """Outermost first: error codes see every error, limits run before any resolver."""
+    from schema import sql_queries
+
     extensions = [
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
@@ -67,6 +69,9 @@ def schema_extensions() -> list:
     ]
     if not settings.GRAPHQL_INTROSPECTION:
         extensions.append(DisableIntrospection)
+    if sql_queries.enabled():
+        # Development only: `extensions.sqlQueries` in every response.
+        extensions.insert(0, sql_queries.SqlQueryCount)
     return extensions
 
 

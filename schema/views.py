@@ -1,10 +1,16 @@
 """The HTTP endpoint: strawberry's Django view with the project's settings."""
 
 import dataclasses
+import json
+from functools import cache
+from pathlib import Path
 
 from cross_web import HTTPException
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from graphql import GraphQLError
@@ -14,6 +20,39 @@ from strawberry.types import ExecutionResult
 
 from schema import persisted_queries
 from schema.errors import ErrorCode
+
+GRAPHIQL_FRONTEND = Path(settings.BASE_DIR) / "frontend" / "graphiql"
+GRAPHIQL_DEFAULT_DOCUMENT = (
+    Path(settings.BASE_DIR) / "templates" / "graphql" / "default-operations.graphql"
+)
+CDN = "https://cdn.jsdelivr.net/npm"
+
+
+@cache
+def _pinned_versions() -> dict[str, str]:
+    """The exact versions frontend/graphiql/package.json pins (the lock file agrees)."""
+    return json.loads((GRAPHIQL_FRONTEND / "package.json").read_text())["dependencies"]
+
+
+def _cdn_url(file: str) -> str:
+    """`@scope/name/path` or `name/path` at the version package.json pins."""
+    parts = file.split("/")
+    size = 2 if file.startswith("@") else 1
+    package, path = "/".join(parts[:size]), "/".join(parts[size:])
+    return f"{CDN}/{package}@{_pinned_versions()[package]}/{path}"
+
+
+def graphiql_assets() -> dict[str, list[str]]:
+    """GraphiQL's scripts and stylesheets (frontend/graphiql/assets.json): our static files when
+    scripts/build-graphiql.sh has built them (offline), else the same versions from a CDN."""
+    listed = json.loads((GRAPHIQL_FRONTEND / "assets.json").read_text())
+    local = all(
+        finders.find(f"graphiql/{file}") for file in [*listed["scripts"], *listed["styles"]]
+    )
+    return {
+        kind: [static(f"graphiql/{file}") if local else _cdn_url(file) for file in listed[kind]]
+        for kind in ("scripts", "styles")
+    }
 
 
 def _csrf_rejection(request):
@@ -40,7 +79,13 @@ class ApiGraphQLView(GraphQLView):
     def render_graphql_ide(self, request):
         # GraphiQL sends the csrftoken cookie back as X-CSRFToken for session users.
         get_token(request)
-        return super().render_graphql_ide(request)
+        # Our page: assets served locally (offline), the explorer plugin, the contract's
+        # operations preloaded, and the Headers tab's headers sent to subscriptions too.
+        context = {
+            "assets": graphiql_assets(),
+            "default_document": GRAPHIQL_DEFAULT_DOCUMENT.read_text(),
+        }
+        return render(request, "graphql/graphiql.html", context)
 
     def should_render_graphql_ide(self, request_adapter):
         # A GET carrying `extensions` is an API call (a hashed query from Apollo's link, whose

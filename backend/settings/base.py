@@ -51,7 +51,7 @@ ASGI_APPLICATION = "backend.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -82,6 +82,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# GraphiQL's bundles, when scripts/build-graphiql.sh has built them (else GraphiQL uses a CDN).
+STATICFILES_DIRS = [d for d in [BASE_DIR / "frontend" / "graphiql" / "dist"] if d.is_dir()]
 
 # Bodies larger than this are refused with 413 before they are read (bytes).
 MAX_REQUEST_BODY_SIZE = env.int("MAX_REQUEST_BODY_SIZE", default=100 * 1024)

@@ -1,5 +1,7 @@
 """Local development: DEBUG on, GraphiQL on, SQLite and in-process tasks unless told otherwise."""
 
+import importlib.util
+
 from backend.settings.base import *  # noqa: F403
 from backend.settings.base import env
 
@@ -11,3 +13,30 @@ GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=True)
 CORS_ALLOWED_ORIGINS = env.list(
     "CORS_ALLOWED_ORIGINS", default=["http://localhost:3000", "http://127.0.0.1:3000"]
 )
+
+# `extensions.sqlQueries` (statements run) in every GraphQL response.
+GRAPHQL_SQL_QUERY_COUNT = env.bool("GRAPHQL_SQL_QUERY_COUNT", default=DEBUG)
+
+# django-debug-toolbar (dev dependency group), GraphQL-aware: on GraphiQL, each operation's
+# SQL, cache and timing panels. Off with DEBUG_TOOLBAR=false, or when it is not installed.
+DEBUG_TOOLBAR = env.bool("DEBUG_TOOLBAR", default=DEBUG) and bool(
+    importlib.util.find_spec("debug_toolbar")
+)
+if DEBUG_TOOLBAR:
+    INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar"]  # noqa: F405
+    # Early (after request timing and the body-size limit), as the toolbar asks.
+    MIDDLEWARE = [
+        *MIDDLEWARE[:2],  # noqa: F405
+        "strawberry_django.middlewares.debug_toolbar.DebugToolbarMiddleware",
+        *MIDDLEWARE[2:],  # noqa: F405
+    ]
+    INTERNAL_IPS = ["127.0.0.1", "::1"]
+
+    def _show_debug_toolbar(request) -> bool:
+        # Same-origin requests only (GraphiQL, the admin): a frontend app on another origin
+        # gets the API's responses without the toolbar's `debugToolbar` key.
+        origin = request.headers.get("Origin")
+        same_origin = origin in (None, f"{request.scheme}://{request.get_host()}")
+        return DEBUG and request.META.get("REMOTE_ADDR") in INTERNAL_IPS and same_origin
+
+    DEBUG_TOOLBAR_CONFIG = {"SHOW_TOOLBAR_CALLBACK": _show_debug_toolbar}

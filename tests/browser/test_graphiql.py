@@ -1,0 +1,175 @@
+"""GraphiQL at /graphql/ in a real (headless) Chromium, offline: nothing leaves the test server.
+
+Needs /usr/bin/chromium (scripts/install-browser.sh) and GraphiQL's assets built by
+scripts/build-graphiql.sh (the same script installs both).
+"""
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from apps.users.tokens import token_obtain
+from tests.factories import PASSWORD, UserFactory
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Chromium at /usr/bin/chromium: run scripts/install-browser.sh",
+)
+
+# Stands in for the browser's WebSocket (the WSGI live server has none): records what the page
+# sends, so the test sees graphql-ws's connection_init.
+RECORDING_WEBSOCKET = """
+window.__webSockets = [];
+class RecordingWebSocket extends EventTarget {
+  constructor(url, protocols) {
+    super();
+    this.url = url;
+    this.protocol = [].concat(protocols || [])[0] || "";
+    this.readyState = 0;
+    this.sent = [];
+    window.__webSockets.push(this);
+    setTimeout(() => {
+      this.readyState = 1;
+      const event = new Event("open");
+      if (this.onopen) this.onopen(event);
+      this.dispatchEvent(event);
+    }, 0);
+  }
+  send(data) { this.sent.push(data); }
+  close() { this.readyState = 3; }
+}
+Object.assign(RecordingWebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+window.WebSocket = RecordingWebSocket;
+"""
+
+
+@pytest.fixture
+def page(live_server, monkeypatch):
+    """A Chromium page that may only reach the live server (any other request fails the test)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread, where the test still uses the ORM.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    server = urlsplit(live_server.url).netloc
+    outside: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+
+        def only_the_server(route):
+            if urlsplit(route.request.url).netloc == server:
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", only_the_server)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()
+    assert outside == [], f"GraphiQL reached outside the server (assets not local?): {outside}"
+
+
+def open_graphiql(page, live_server):
+    response = page.goto(f"{live_server.url}/graphql/")
+    assert response.status == 200
+    # Rendered by React: the editor, the run button, the explorer plugin's sidebar button.
+    page.locator(".graphiql-query-editor .CodeMirror").wait_for()
+    page.locator(".graphiql-execute-button").wait_for()
+    assert page.get_by_role("button", name="Show GraphiQL Explorer").count() == 1
+
+
+def editor_value(page, selector: str) -> str:
+    return page.locator(selector).first.evaluate("element => element.CodeMirror.getValue()")
+
+
+def replace_query(page, text: str) -> None:
+    page.locator(".graphiql-query-editor .CodeMirror").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.type(text)
+    page.keyboard.press("Escape")  # closes the autocomplete hint, if open
+    assert editor_value(page, ".graphiql-query-editor .CodeMirror") == text
+    # GraphiQL has taken the edit in (its operation name too) once the page's URL shows it.
+    page.wait_for_function(
+        "text => new URLSearchParams(location.search).get('query') === text", arg=text
+    )
+
+
+def set_headers(page, headers: dict) -> None:
+    page.locator(".graphiql-editor-tools button", has_text="Headers").click()
+    editor = page.locator(".graphiql-editor-tool .graphiql-editor:visible .CodeMirror")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(json.dumps(headers))
+    assert json.loads(editor.evaluate("element => element.CodeMirror.getValue()")) == headers
+
+
+def test_graphiql_runs_a_query_with_the_bearer_token_from_the_headers_tab(
+    live_server, page, tmp_path
+):
+    user = UserFactory()
+    access_token = token_obtain(email=user.email, password=PASSWORD).access_token
+    open_graphiql(page, live_server)
+    # The contract's operations are preloaded.
+    preloaded = editor_value(page, ".graphiql-query-editor .CodeMirror")
+    assert "query Catalog(" in preloaded and "subscription WatchOrder(" in preloaded
+
+    replace_query(page, "{ me { email } }")
+    set_headers(page, {"Authorization": f"Bearer {access_token}"})
+    page.locator(".graphiql-execute-button").click()
+
+    result = page.locator(".result-window")
+    result.get_by_text(user.email).wait_for()
+    assert json.loads(editor_value(page, ".result-window .CodeMirror"))["data"] == {
+        "me": {"email": user.email}
+    }
+    screenshot = tmp_path / "graphiql.png"
+    page.screenshot(path=str(screenshot))
+    assert screenshot.stat().st_size > 0
+    print(f"GraphiQL screenshot: {screenshot}")
+
+
+def test_graphiql_without_a_token_runs_anonymously(live_server, page):
+    open_graphiql(page, live_server)
+    replace_query(page, "{ me { email } }")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(
+        "document.querySelector('.result-window .CodeMirror').CodeMirror.getValue() !== ''"
+    )
+    assert json.loads(editor_value(page, ".result-window .CodeMirror")) == {"data": {"me": None}}
+
+
+def test_a_subscription_sends_the_headers_tab_as_connection_init_payload(live_server, page):
+    page.add_init_script(RECORDING_WEBSOCKET)
+    open_graphiql(page, live_server)
+    replace_query(page, 'subscription { orderUpdated(id: "T3JkZXI6MQ==") { id status } }')
+    set_headers(page, {"Authorization": "Bearer some-access-token"})
+    page.locator(".graphiql-execute-button").click()
+
+    page.wait_for_function("window.__webSockets.length > 0 && window.__webSockets[0].sent.length")
+    url, protocol, sent = page.evaluate(
+        "[window.__webSockets[0].url, window.__webSockets[0].protocol, window.__webSockets[0].sent]"
+    )
+    assert url == live_server.url.replace("http://", "ws://") + "/graphql/"
+    assert protocol == "graphql-transport-ws"
+    assert json.loads(sent[0]) == {
+        "type": "connection_init",
+        "payload": {"Authorization": "Bearer some-access-token"},
+    }
