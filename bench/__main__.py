@@ -1,0 +1,588 @@
+"""`python -m bench --users 10000`: the API served the production way, loaded with wrk.
+
+1. Creates the database (default `shop_bench` on 127.0.0.1:5432) if missing, migrates it and
+   seeds it with `seed_bench --users N` when empty (`--reseed` replaces other data).
+2. Starts gunicorn with uvicorn workers (gunicorn.conf.py) on `bench.settings`: production
+   settings plus the baseline route, a plain view returning `AdminUsersWithOrders`' JSON.
+3. Checks that the baseline's body equals GraphQL's, counts SQL per request in-process,
+   then loads each operation and the baseline in interleaved rounds (A B A B ...) with wrk.
+4. Prints a markdown table and writes it into bench/RESULTS.md (between its markers; the
+   rest of the file is kept), with the date, the machine and the ratios to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "RESULTS.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+BASELINE_PATH = "/bench/baseline/admin-users-with-orders"
+ADMIN = ("admin@bench.example", "bench-admin-password")
+USER = ("user0000001@bench.example", "bench-user-password")
+
+
+@dataclass
+class Operation:
+    label: str
+    name: str  # the contract operation; "" for the baseline
+    variables: dict
+    token: str | None
+    path: str = "/graphql/"
+    body: bytes = b""
+    sql: int | None = None
+    bytes: int | None = None
+    rounds: list[dict] = field(default_factory=list)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--users", type=int, help="Seed this many users when the database is empty."
+    )
+    parser.add_argument("--reseed", action="store_true", help="Flush and seed --users again.")
+    parser.add_argument("--database", default="shop_bench", help="Database name (PostgreSQL).")
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="Server URL.")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9", help="Cache (cleared).")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
+    parser.add_argument("--duration", type=int, default=5, help="Seconds per round.")
+    parser.add_argument("--rounds", type=int, default=3, help="Rounds per side (A B A B ...).")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--only", help="Comma-separated contract operation names to run.")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="py-spy one worker for this long under an AdminUsersWithOrders load.",
+    )
+    parser.add_argument("--no-write", action="store_true", help="Do not update RESULTS.md.")
+    return parser.parse_args()
+
+
+def configure_environment(args: argparse.Namespace) -> dict[str, str]:
+    values = {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "REDIS_URL": args.redis,
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"{args.pg}/{args.database}",
+        "WEB_CONCURRENCY": str(args.workers),
+        "BIND": f"127.0.0.1:{args.port}",
+        "DEBUG": "false",
+        "GRAPHQL_SQL_QUERY_COUNT": "false",
+        "ACCESS_TOKEN_LIFETIME": "3600",  # a long run must not outlive its tokens
+        # The server logs as production does (a JSON line per request, to a file).
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    os.environ.update(values)
+    os.environ["LOG_LEVEL"] = "WARNING"  # this process: no line per in-process request
+    sys.path.insert(0, str(ROOT))
+    return values
+
+
+def ensure_database(args: argparse.Namespace) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [args.database]
+        ).fetchone():
+            conn.execute(f'CREATE DATABASE "{args.database}"')
+            print(f"created database {args.database}")
+
+
+def prepare_data(args: argparse.Namespace) -> tuple[int, float | None]:
+    from django.core.management import call_command
+
+    from apps.users.models import User
+
+    call_command("migrate", verbosity=0)
+    users = User.objects.count()
+    seeded = None
+    if users == 0 or args.reseed:
+        if not args.users:
+            sys.exit("The database is empty: pass --users N to seed it.")
+        started = time.perf_counter()
+        call_command("seed_bench", users=args.users, flush=args.reseed)
+        seeded = time.perf_counter() - started
+        users = User.objects.count()
+    elif args.users and users != args.users:
+        sys.exit(f"The database has {users:,} users, not {args.users:,}: pass --reseed.")
+    return users, seeded
+
+
+def operations(only: set[str] | None) -> tuple[Operation, list[Operation]]:
+    from apps.orders.models import Order
+    from apps.users.models import User
+    from apps.users.tokens import token_obtain
+    from tests.contract import operation
+
+    admin = token_obtain(email=ADMIN[0], password=ADMIN[1]).access_token
+    user = token_obtain(email=USER[0], password=USER[1]).access_token
+    order = Order.objects.filter(user=User.objects.get(email=USER[0])).order_by("pk").first()
+    order_id = base64.b64encode(f"Order:{order.pk}".encode()).decode()
+    ops = [
+        Operation(
+            "AdminUsersWithOrders (50/10)",
+            "AdminUsersWithOrders",
+            {"first": 50, "ordersFirst": 10},
+            admin,
+        ),
+        Operation("Catalog (first 20)", "Catalog", {"first": 20}, None),
+        Operation("MyOrders", "MyOrders", {}, user),
+        Operation("OrderById", "OrderById", {"id": order_id}, user),
+        Operation("Catalog (first 1)", "Catalog", {"first": 1}, None),
+    ]
+    if only:
+        ops = [op for op in ops if op.name in only]
+    for op in ops:
+        op.body = json.dumps({"query": operation(op.name), "variables": op.variables}).encode()
+    baseline = Operation("Baseline: plain view (AdminUsersWithOrders 50/10)", "", {}, admin)
+    baseline.path = BASELINE_PATH
+    baseline.body = ops[0].body if ops and ops[0].name == "AdminUsersWithOrders" else b"{}"
+    return baseline, ops
+
+
+def count_sql(ops: list[Operation]) -> None:
+    """Statements per request, whole request (Bearer auth included), measured in-process."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    for op in ops:
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {op.token}"} if op.token else {}
+        client = Client(HTTP_HOST="127.0.0.1", **headers)
+        client.post(op.path, op.body, content_type="application/json")  # warm caches
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(op.path, op.body, content_type="application/json")
+        assert response.status_code == 200, response.content[:500]
+        op.sql = len(queries)
+
+
+def post(port: int, op: Operation) -> bytes:
+    headers = {"Content-Type": "application/json"}
+    if op.token:
+        headers["Authorization"] = f"Bearer {op.token}"
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{op.path}", data=op.body, headers=headers, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read()
+
+
+def start_server(env: dict[str, str], logs: Path, port: int) -> subprocess.Popen:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            sys.exit(f"Port {port} is taken: pass --port.")
+    log = (logs / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "backend.asgi:application",
+            "-c",
+            "gunicorn.conf.py",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"gunicorn exited: see {logs / 'gunicorn.log'}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    sys.exit(f"gunicorn did not answer within 60 s: see {logs / 'gunicorn.log'}")
+
+
+def workers_of(master: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            pids.append(int(stat.parent.name))
+    return sorted(pids)
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def wrk(port: int, op: Operation, seconds: int, args: argparse.Namespace, tmp: Path) -> dict:
+    body = tmp / f"body-{abs(hash(op.body))}.json"
+    body.write_bytes(op.body)
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(BENCH / "post.lua"),
+        f"http://127.0.0.1:{port}{op.path}",
+    ]
+    env = {**os.environ, "BENCH_BODY": str(body), "BENCH_TOKEN": op.token or ""}
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s|m))\s*$", out, re.M))
+
+    def ms(text: str) -> float:
+        number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+        return float(number) * UNITS[unit]
+
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    if match := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    ):
+        errors += sum(int(n) for n in match.groups())
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": ms(latency["50"]),
+        "p99": ms(latency["99"]),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "errors": errors,
+    }
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def profile(
+    server: subprocess.Popen, port: int, op: Operation, seconds: int, args, tmp: Path
+) -> str:
+    """py-spy on one worker while wrk loads `op`: the top frames, by own and inclusive samples."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    worker = workers_of(server.pid)[0]
+    out = tmp / "profile.txt"
+    body = tmp / "profile-body.json"
+    body.write_bytes(op.body)
+    load = subprocess.Popen(
+        [
+            "wrk",
+            f"-t{args.threads}",
+            f"-c{args.connections}",
+            f"-d{seconds + 4}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(BENCH / "post.lua"),
+            f"http://127.0.0.1:{port}{op.path}",
+        ],
+        env={**os.environ, "BENCH_BODY": str(body), "BENCH_TOKEN": op.token or ""},
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(1)
+    subprocess.run(
+        # --idle: py-spy takes the busy executor thread for idle here (in a container), so
+        # every thread is sampled and the stacks that end waiting are dropped below.
+        [
+            spy,
+            "record",
+            "-p",
+            str(worker),
+            "-d",
+            str(seconds),
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "--idle",
+            "-o",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    load.wait()
+    return summarise_profile(out)
+
+
+def _frame(text: str) -> str:
+    """`function (path/to/module.py:123)` as `function (package/module.py)`."""
+    match = re.match(r"(.*) \((.*?)(?::\d+)?\)$", text)
+    if not match:
+        return text
+    function, path = match.groups()
+    path = re.sub(r".*/site-packages/", "", path)
+    path = re.sub(r".*/lib/python3\.\d+/", "stdlib/", path)
+    path = path.replace(str(ROOT) + "/", "")
+    return f"{function} ({path})"
+
+
+def _package(frame: str) -> str:
+    path = frame.rsplit("(", 1)[-1].rstrip(")")
+    top = path.split("/")[0]
+    return f"stdlib ({top})" if top in STDLIB or top == "stdlib" else top
+
+
+# Leaf frames of a thread with nothing to do: the event loop's poll, pool and executor queues.
+IDLE_LEAVES = (
+    "EpollSelector.select ",
+    "Condition.wait ",
+    "Event.wait ",
+    "Queue.get ",
+    "_worker (concurrent/futures/thread.py)",
+)
+STDLIB = {"asyncio", "concurrent", "json", "threading.py", "selectors.py", "queue.py", "<string>"}
+
+
+def summarise_profile(path: Path, top: int = 12) -> str:
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    packages: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        frames = [
+            _frame(f)
+            for f in stack.split(";")
+            if not f.startswith("process ") and not f.startswith("thread ")
+        ]
+        if not frames or frames[-1].startswith(IDLE_LEAVES):
+            continue
+        total += n
+        own[frames[-1]] += n
+        packages[_package(frames[-1])] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+    if not total:
+        return "py-spy recorded no samples."
+
+    def pct(n: int) -> str:
+        return f"{100 * n / total:5.1f}%"
+
+    lines = [
+        f"{total:,} samples of the worker's threads at work (threads waiting for work excluded).",
+        "",
+        "Own time by package:",
+        "",
+    ]
+    lines += [f"- {pct(n)} {name}" for name, n in packages.most_common(10)]
+    lines += ["", "Top frames by own time:", ""]
+    lines += [f"- {pct(n)} `{name}`" for name, n in own.most_common(top)]
+    # Below the request's spine (the frames nearly every sample passes through).
+    interesting = [
+        (name, n)
+        for name, n in inclusive.most_common(400)
+        if n < total / 2
+        if any(
+            key in name
+            for key in (
+                "graphql/",
+                "strawberry",
+                "django/db/models/sql/compiler",
+                "django/db/models/base.py",
+                "django/dispatch",
+                "psycopg",
+                "json",
+                "bench/",
+                "schema/",
+                "apps/",
+            )
+        )
+    ]
+    lines += ["", "Inclusive time of selected frames:", ""]
+    lines += [f"- {pct(n)} `{name}`" for name, n in interesting[:top]]
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown",
+    )
+    return {
+        "date": subprocess.run(["date", "-u"], capture_output=True, text=True).stdout.strip(),
+        "nproc": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
+        "free": subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.rstrip(),
+        "cpu": cpu,
+        "wrk": subprocess.run(
+            ["wrk", "--version"], capture_output=True, text=True
+        ).stdout.splitlines()[0]
+        if shutil.which("wrk")
+        else "missing",
+    }
+
+
+def table(baseline: Operation, ops: list[Operation]) -> str:
+    head = (
+        "| operation | req/s | p50 ms | p99 ms | SQL/request | response bytes "
+        "| req/s vs baseline | p50 vs baseline | errors |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
+    rows = []
+    base_rps = median([r["rps"] for r in baseline.rounds])
+    base_p50 = median([r["p50"] for r in baseline.rounds])
+    base_p99 = median([r["p99"] for r in baseline.rounds])
+    base_errors = sum(r["errors"] for r in baseline.rounds)
+    rows.append(
+        f"| {baseline.label} | {base_rps:,.0f} | {base_p50:.1f} | {base_p99:.1f} "
+        f"| {baseline.sql} | {baseline.bytes:,} | 1.00 | 1.00 | {base_errors} |"
+    )
+    for op in ops:
+        paired = [r["paired"] for r in op.rounds]
+        rps = median([r["rps"] for r in op.rounds])
+        p50 = median([r["p50"] for r in op.rounds])
+        # Each round's ratio is to the baseline round run just before it (drift cancels).
+        rps_ratio = median([r["rps"] / b["rps"] for r, b in zip(op.rounds, paired, strict=True)])
+        p50_ratio = median([r["p50"] / b["p50"] for r, b in zip(op.rounds, paired, strict=True)])
+        p99 = median([r["p99"] for r in op.rounds])
+        errors = sum(r["errors"] for r in op.rounds)
+        rows.append(
+            f"| {op.label} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {op.sql} "
+            f"| {op.bytes:,} | {rps_ratio:.2f} | {p50_ratio:.2f} | {errors} |"
+        )
+    return head + "\n" + "\n".join(rows)
+
+
+def write_results(section: str) -> None:
+    text = (
+        RESULTS.read_text()
+        if RESULTS.exists()
+        else "# Benchmark results\n\n" + BEGIN + "\n" + END + "\n"
+    )
+    if BEGIN not in text or END not in text:
+        text = text.rstrip() + "\n\n" + BEGIN + "\n" + END + "\n"
+    before, rest = text.split(BEGIN, 1)
+    _, after = rest.split(END, 1)
+    RESULTS.write_text(before + BEGIN + "\n" + section.strip() + "\n" + END + after)
+
+
+def main() -> None:
+    args = parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    env = configure_environment(args)
+    ensure_database(args)
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+
+    users, seeded = prepare_data(args)
+    cache.clear()  # the bench's own Redis database: no page cached from earlier data
+    baseline, ops = operations(set(args.only.split(",")) if args.only else None)
+    count_sql([baseline, *ops])
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    print(f"gunicorn ({args.workers} uvicorn workers) on 127.0.0.1:{args.port}; logs in {tmp}")
+    server = start_server(env, tmp, args.port)
+    try:
+        equality = "not checked (AdminUsersWithOrders not run)"
+        for op in [baseline, *ops]:
+            content = post(args.port, op)
+            op.bytes = len(content)
+            parsed = json.loads(content)
+            if parsed.get("errors"):
+                sys.exit(f"{op.label} answered errors: {parsed['errors']}")
+            if op is ops[0] and op.name == "AdminUsersWithOrders":
+                base = post(args.port, baseline)
+                if base == content:
+                    equality = f"byte-for-byte equal ({len(content):,} bytes)"
+                elif json.loads(base) == parsed:
+                    equality = "equal after parsing, NOT byte-for-byte"
+                else:
+                    equality = "DIFFERENT (the baseline does not answer the same data)"
+                print(f"baseline vs GraphQL body: {equality}")
+        for op in [baseline, *ops]:  # warm-up: caches, connections, parsed documents
+            wrk(args.port, op, 2, args, tmp)
+        for op in ops:
+            for n in range(args.rounds):
+                b = wrk(args.port, baseline, args.duration, args, tmp)
+                baseline.rounds.append(b)
+                r = wrk(args.port, op, args.duration, args, tmp)
+                r["paired"] = b
+                op.rounds.append(r)
+                print(
+                    f"  {op.name:22} round {n + 1}: baseline {b['rps']:8.1f} req/s"
+                    f" p50 {b['p50']:7.1f} ms | graphql {r['rps']:8.1f} req/s"
+                    f" p50 {r['p50']:7.1f} ms"
+                )
+        profile_text = ""
+        if args.profile and ops and ops[0].name == "AdminUsersWithOrders":
+            print(f"profiling one worker for {args.profile} s under AdminUsersWithOrders ...")
+            profile_text = profile(server, args.port, ops[0], args.profile, args, tmp)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    info = machine()
+    result = table(baseline, ops)
+    section = [
+        f"## Run of {info['date']}",
+        "",
+        f"- Data: {users:,} users, 1,000 products, {users * 10:,} orders, {users * 30:,} items "
+        f"(`seed_bench`){f'; seeded in this run in {seeded:.1f} s' if seeded else ''}.",
+        f"- Machine: {info['nproc']} CPUs ({info['cpu']}); `free -h`:",
+        "",
+        "```",
+        info["free"],
+        "```",
+        "",
+        f"- Server: gunicorn + {args.workers} uvicorn workers, `bench.settings` "
+        "(production, DEBUG off), "
+        f"PostgreSQL `{args.database}`, Redis cache. Load: {info['wrk']}, {args.threads} thread, "
+        f"{args.connections} connections, {args.rounds} rounds x {args.duration} s per side, "
+        "baseline and operation interleaved (A B A B ...).",
+        f"- Baseline vs GraphQL `AdminUsersWithOrders(first: 50, ordersFirst: 10)`: {equality}.",
+        "- req/s, p50, p99: medians over the rounds. Ratios: median over rounds of the operation's "
+        "value divided by the baseline round run just before it. SQL/request: whole request "
+        "(the Bearer token's user lookup included), counted once in-process.",
+        "",
+        result,
+    ]
+    if profile_text:
+        section += [
+            "",
+            f"### py-spy: one worker under AdminUsersWithOrders ({args.profile} s)",
+            "",
+            profile_text,
+        ]
+    text = "\n".join(section)
+    print()
+    print(text)
+    if not args.no_write:
+        write_results(text)
+        print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

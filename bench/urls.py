@@ -1,0 +1,13 @@
+"""The product's routes plus the benchmark's baseline (bench/settings.py points here)."""
+
+from django.urls import path
+
+from backend.urls import urlpatterns as product_urlpatterns
+from bench.views import admin_users_with_orders
+
+BASELINE_PATH = "/bench/baseline/admin-users-with-orders"
+
+urlpatterns = [
+    *product_urlpatterns,
+    path(BASELINE_PATH.lstrip("/"), admin_users_with_orders, name="bench-baseline"),
+]
