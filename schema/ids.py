@@ -1,8 +1,13 @@
 """Global ids (Relay) to primary keys, with the contract's errors."""
 
+from typing import TypeVar
+
+from django.db.models import Model, QuerySet
 from strawberry import relay
 
-from schema.errors import BadUserInput
+from schema.errors import BadUserInput, NotFound
+
+M = TypeVar("M", bound=Model)
 
 MALFORMED = "Malformed global id."
 
@@ -16,3 +21,12 @@ def pk_of(global_id: relay.GlobalID, type_name: str, *, field: str = "id") -> in
     if not global_id.node_id.isdigit():
         raise BadUserInput(MALFORMED, fields={field: [MALFORMED]})
     return int(global_id.node_id) if global_id.type_name == type_name else None
+
+
+def object_of(global_id: relay.GlobalID, type_name: str, queryset: QuerySet[M]) -> M:
+    """The object of `queryset` that `global_id` names; NOT_FOUND when there is none."""
+    pk = pk_of(global_id, type_name)
+    found = queryset.filter(pk=pk).first() if pk is not None else None
+    if found is None:
+        raise NotFound(f"No such {type_name.lower()}.")
+    return found

@@ -6,8 +6,7 @@ from strawberry import Info, relay
 from apps.catalog import services
 from apps.catalog.models import Product
 from schema.catalog.types import ProductType
-from schema.errors import NotFound
-from schema.ids import pk_of
+from schema.ids import object_of
 from schema.permissions import IsAdmin, require
 from schema.results import reload_for_selection
 
@@ -31,14 +30,6 @@ class UpdateProductInput:
     is_active: bool | None = None
 
 
-def _product_by_global_id(global_id: relay.GlobalID) -> Product:
-    pk = pk_of(global_id, "Product")
-    product = Product.objects.filter(pk=pk).first() if pk is not None else None
-    if product is None:
-        raise NotFound("No such product.")
-    return product
-
-
 @strawberry.type
 class CatalogMutations:
     @strawberry.mutation(
@@ -60,7 +51,7 @@ class CatalogMutations:
     )
     def update_product(self, info: Info, input: UpdateProductInput) -> ProductType:
         product = services.product_update(
-            product=_product_by_global_id(input.id),
+            product=object_of(input.id, "Product", Product.objects.all()),
             name=input.name,
             description=input.description,
             price=input.price,

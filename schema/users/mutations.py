@@ -6,8 +6,8 @@ from strawberry import Info, relay
 from apps.users import services, tokens
 from apps.users.models import User
 from schema.context import get_viewer
-from schema.errors import Conflict, NotFound, TooManyRequests, Unauthenticated
-from schema.ids import pk_of
+from schema.errors import Conflict, TooManyRequests, Unauthenticated
+from schema.ids import object_of
 from schema.permissions import IsAdmin, IsAuthenticated, require
 from schema.results import reload_for_selection
 from schema.users.types import UserType
@@ -62,14 +62,6 @@ def _token_pair(pair: tokens.TokenPair) -> TokenPair:
     )
 
 
-def _user_by_global_id(global_id: relay.GlobalID) -> User:
-    pk = pk_of(global_id, "User")
-    user = User.objects.filter(pk=pk).first() if pk is not None else None
-    if user is None:
-        raise NotFound("No such user.")
-    return user
-
-
 @strawberry.type
 class UserMutations:
     @strawberry.mutation(description="Creates a USER account; a welcome email follows.")
@@ -116,7 +108,7 @@ class UserMutations:
         extensions=[require(IsAdmin())],
     )
     def deactivate_user(self, info: Info, input: DeactivateUserInput) -> UserType:
-        user = _user_by_global_id(input.id)
+        user = object_of(input.id, "User", User.objects.all())
         if user.pk == get_viewer(info).pk:
             raise Conflict("You cannot deactivate your own account.")
         return reload_for_selection(services.user_deactivate(user=user), info)
