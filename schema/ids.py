@@ -10,6 +10,7 @@ from schema.errors import BadUserInput, NotFound
 M = TypeVar("M", bound=Model)
 
 MALFORMED = "Malformed global id."
+MAX_KEY = 2**63 - 1
 
 
 def pk_of(global_id: relay.GlobalID, type_name: str, *, field: str = "id") -> int | None:
@@ -20,7 +21,9 @@ def pk_of(global_id: relay.GlobalID, type_name: str, *, field: str = "id") -> in
     """
     if not global_id.node_id.isdigit():
         raise BadUserInput(MALFORMED, fields={field: [MALFORMED]})
-    return int(global_id.node_id) if global_id.type_name == type_name else None
+    pk = int(global_id.node_id)
+    # Beyond a 64-bit key no row can exist: the same as another type's id.
+    return pk if global_id.type_name == type_name and pk <= MAX_KEY else None
 
 
 def object_of(global_id: relay.GlobalID, type_name: str, queryset: QuerySet[M]) -> M:

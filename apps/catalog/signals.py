@@ -13,4 +13,5 @@ from apps.catalog.selectors import catalog_version_bump
 def retire_cached_product_lists(sender, **kwargs) -> None:
     # On commit: a reader that cached the old rows before the commit did so under the version
     # this bump retires. Outside a transaction on_commit runs at once.
-    transaction.on_commit(catalog_version_bump)
+    # robust: an unreachable cache must not fail a write that has already committed.
+    transaction.on_commit(catalog_version_bump, robust=True)

@@ -8,3 +8,4 @@ class OrderErrorCode(enum.StrEnum):
     TOO_MANY_ITEMS = "too_many_items"
     INVALID_QUANTITY = "invalid_quantity"
     PRODUCT_UNAVAILABLE = "product_unavailable"
+    TOTAL_TOO_LARGE = "total_too_large"

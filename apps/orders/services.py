@@ -27,6 +27,8 @@ from backend.mail import send_once
 
 MAX_LINES = 50
 MAX_QUANTITY = 1000
+# What Order.total (12 digits, 2 decimals) can hold.
+MAX_TOTAL = Decimal("9999999999.99")
 
 
 class OrderNotFound(Exception):
@@ -68,6 +70,8 @@ def order_place(*, user: User, items: Iterable[tuple[int, int]]) -> Order:
     total = sum(
         (products[pk].price * quantity for pk, quantity in quantities.items()), Decimal("0.00")
     )
+    if total > MAX_TOTAL:
+        raise _invalid(f"An order may total at most {MAX_TOTAL}.", OrderErrorCode.TOTAL_TOO_LARGE)
     order = Order.objects.create(user=user, status=OrderStatus.PENDING, total=total)
     OrderItem.objects.bulk_create(
         OrderItem(

@@ -25,4 +25,7 @@ def publish_status_change(
     sender, instance: Order, created: bool, update_fields=None, **kwargs
 ) -> None:
     if not created and update_fields is not None and "status" in update_fields:
-        transaction.on_commit(lambda: events.order_updated_publish(order_id=instance.pk))
+        # robust: a broken event bus must not fail a change that has already committed.
+        transaction.on_commit(
+            lambda: events.order_updated_publish(order_id=instance.pk), robust=True
+        )

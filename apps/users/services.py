@@ -51,9 +51,16 @@ def user_update_profile(
     current_password: str | None = None,
     keep_token_family: uuid.UUID | None = None,
 ) -> User:
-    """Changes name and/or password; a new password ends every other session's refresh tokens."""
+    """Changes name and/or password; a new password ends every other session's refresh tokens.
+
+    Works on a fresh, locked row and writes only these columns, so a concurrent change (a
+    deactivation, a role) is never overwritten by the caller's request-time copy.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    changed = []
     if name is not None:
         user.name = name.strip()
+        changed.append("name")
     if password is not None:
         if not current_password:
             raise ValidationError(
@@ -80,8 +87,10 @@ def user_update_profile(
     if password is not None:
         _validate_password(password, user)
         user.set_password(password)
+        changed.append("password")
         tokens_revoke(user=user, keep_family=keep_token_family)
-    user.save()
+    if changed:
+        user.save(update_fields=changed)
     return user
 
 

@@ -18,6 +18,7 @@ import jwt
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from apps.users.models import RefreshToken, User
@@ -87,15 +88,17 @@ def _failures_key(email: str) -> str:
 def token_obtain(*, email: str, password: str) -> TokenPair:
     """A new token family for valid credentials; refused while the email is rate limited."""
     key = _failures_key(email)
-    if (cache.get(key) or 0) >= settings.LOGIN_MAX_FAILURES:
+    # Counted before the password is checked: guesses sent in parallel cannot all get past
+    # the limit while the first ones are still being checked.
+    cache.add(key, 0, timeout=settings.LOGIN_FAILURE_WINDOW)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, attempts := 1, timeout=settings.LOGIN_FAILURE_WINDOW)
+    if attempts > settings.LOGIN_MAX_FAILURES:
         raise TooManyAttempts
     user = authenticate(email=User.objects.normalize_email(email), password=password)
     if user is None:
-        cache.add(key, 0, timeout=settings.LOGIN_FAILURE_WINDOW)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW)
         raise InvalidCredentials
     cache.delete(key)
     return _issue(user, uuid.uuid4())
@@ -103,23 +106,32 @@ def token_obtain(*, email: str, password: str) -> TokenPair:
 
 def token_refresh(*, refresh_token: str) -> TokenPair:
     """Spends `refresh_token` and issues the next pair of its family."""
-    token = (
-        RefreshToken.objects.select_related("user").filter(token_hash=_hash(refresh_token)).first()
-    )
-    if token is None:
-        raise InvalidToken
-    now = timezone.now()
-    if token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
-        raise InvalidToken
-    # The update is the single-use check: of two refreshes racing, only one spends it.
-    spent = token.used_at is None and RefreshToken.objects.filter(
-        pk=token.pk, used_at__isnull=True
-    ).update(used_at=now)
-    if not spent:
-        # A spent token came back: whoever holds this family must not keep it.
-        tokens_revoke(family=token.family)
-        raise InvalidToken
-    return _issue(token.user, token.family)
+    reused_family = None
+    with transaction.atomic():
+        # The row lock makes a replay wait until the winner's next token is committed, so
+        # revoking the family on reuse also reaches that token.
+        token = (
+            RefreshToken.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(token_hash=_hash(refresh_token))
+            .first()
+        )
+        if token is None:
+            raise InvalidToken
+        now = timezone.now()
+        family_revoked = RefreshToken.objects.filter(
+            family=token.family, revoked_at__isnull=False
+        ).exists()
+        if family_revoked or token.expires_at <= now or not token.user.is_active:
+            raise InvalidToken
+        if token.used_at is None:
+            token.used_at = now
+            token.save(update_fields=["used_at"])
+            return _issue(token.user, token.family)
+        reused_family = token.family
+    # A spent token came back: whoever holds this family must not keep it.
+    tokens_revoke(family=reused_family)
+    raise InvalidToken
 
 
 def token_revoke(*, refresh_token: str) -> bool:

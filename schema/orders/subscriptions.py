@@ -6,15 +6,20 @@ from strawberry import Info, relay
 
 from apps.orders import events
 from apps.orders.models import Order
+from apps.users.models import User
 from schema.context import get_viewer
-from schema.errors import NotFound
+from schema.errors import NotFound, Unauthenticated
 from schema.ids import pk_of
 from schema.orders.types import OrderType
 from schema.results import load_for_selection
 
 
 def _load(order_id: int, info: Info) -> Order | None:
-    return load_for_selection(Order.objects.visible_to(get_viewer(info)).filter(pk=order_id), info)
+    viewer = get_viewer(info)
+    if not User.objects.filter(pk=viewer.pk, is_active=True).exists():
+        # Deactivated since the connection opened: its events stop with its tokens.
+        raise Unauthenticated("This account is no longer active.")
+    return load_for_selection(Order.objects.visible_to(viewer).filter(pk=order_id), info)
 
 
 @strawberry.type

@@ -95,8 +95,15 @@ def test_mutation_over_get_is_refused_and_not_executed(client):
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [("not json", "application/json"), ("[1, 2]", "application/json"), ("q", "text/plain")],
-    ids=["not json", "batch", "wrong content type"],
+    [
+        ("not json", "application/json"),
+        ("[1, 2]", "application/json"),
+        ("q", "text/plain"),
+        ("1", "application/json"),
+        ('"x"', "application/json"),
+        ("null", "application/json"),
+    ],
+    ids=["not json", "batch", "wrong content type", "number", "string", "null"],
 )
 def test_malformed_requests_are_400_not_500(client, body, content_type):
     assert client.post("/graphql/", body, content_type=content_type).status_code == 400

@@ -70,3 +70,19 @@ def test_introspection_is_disabled_where_settings_say_so(settings):
     assert DisableIntrospection in schema_extensions()
     settings.GRAPHQL_INTROSPECTION = True
     assert DisableIntrospection not in schema_extensions()
+
+
+def test_an_error_raised_inside_an_extension_is_masked_too(client, monkeypatch):
+    from schema.limits import NodeCounter
+
+    def broken(self, *args):
+        raise RuntimeError("SELECT secret FROM somewhere")
+
+    monkeypatch.setattr(NodeCounter, "count", broken)
+    response = client.post(
+        "/graphql/", {"query": "{ products { totalCount } }"}, content_type="application/json"
+    )
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert error["extensions"]["requestId"] == response["X-Request-ID"]
+    assert "SELECT" not in response.content.decode()

@@ -158,3 +158,11 @@ def test_requeue_processes_orders_whose_task_was_lost(settings):
     order.refresh_from_db()
     assert order.status == OrderStatus.CONFIRMED
     assert requeue_stale_orders() == 0
+
+
+def test_an_order_too_large_for_its_total_is_refused():
+    product = ProductFactory(price=Decimal("99999999.99"), stock=5000)
+    with pytest.raises(ValidationError) as error:
+        place(UserFactory(), (product, 1000))
+    assert error.value.message_dict == {"items": ["An order may total at most 9999999999.99."]}
+    assert not Order.objects.exists()

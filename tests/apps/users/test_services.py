@@ -106,3 +106,12 @@ def test_deactivate_ends_every_token():
     assert user.is_active is False
     with pytest.raises(tokens.InvalidToken):
         tokens.token_refresh(refresh_token=pair.refresh_token)
+
+
+@pytest.mark.django_db
+def test_a_profile_change_never_undoes_a_concurrent_deactivation():
+    stale = UserFactory(email="ann@example.com")  # the request's copy, loaded before
+    services.user_deactivate(user=User.objects.get(pk=stale.pk))
+    services.user_update_profile(user=stale, name="Renamed")
+    fresh = User.objects.get(pk=stale.pk)
+    assert (fresh.name, fresh.is_active) == ("Renamed", False)

@@ -150,3 +150,15 @@ def test_revoking_a_user_can_spare_one_family():
     assert tokens.token_refresh(refresh_token=keep.refresh_token)
     with pytest.raises(tokens.InvalidToken):
         tokens.token_refresh(refresh_token=drop.refresh_token)
+
+
+def test_a_token_of_a_family_revoked_meanwhile_cannot_refresh():
+    """A replay that revoked the family before the winner's next token existed still wins."""
+    UserFactory(email="ann@example.com")
+    first = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    second = tokens.token_refresh(refresh_token=first.refresh_token)
+    RefreshToken.objects.filter(token_hash=tokens._hash(first.refresh_token)).update(
+        revoked_at=timezone.now()
+    )
+    with pytest.raises(tokens.InvalidToken):
+        tokens.token_refresh(refresh_token=second.refresh_token)

@@ -127,3 +127,11 @@ def test_cancel_with_a_product_id_is_not_found(contract):
     user = UserFactory()
     result = contract("CancelOrder", {"id": to_base64("Product", ProductFactory().pk)}, user=user)
     assert error_codes(result) == ["NOT_FOUND"]
+
+
+def test_a_product_id_beyond_any_key_is_bad_user_input(contract):
+    huge = to_base64("Product", "9" * 30)
+    result = contract(
+        "PlaceOrder", {"items": [{"productId": huge, "quantity": 1}]}, user=UserFactory()
+    )
+    assert error_codes(result) == ["BAD_USER_INPUT"]

@@ -71,3 +71,32 @@ def test_status_changes_reach_the_subscriber_and_disconnect_leaves_the_group():
     # The order was processed (confirmed in-process) as soon as it was committed.
     assert statuses == ["CONFIRMED", "CANCELLED"]
     assert events.order_group(order.pk) not in groups
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deactivated_subscriber_gets_no_more_events():
+    user = UserFactory()
+    order = OrderFactory(user=user)
+    token = tokens.token_obtain(email=user.email, password=PASSWORD).access_token
+
+    async def scenario() -> dict:
+        ws = WebsocketCommunicator(application, "/graphql/", subprotocols=["graphql-transport-ws"])
+        assert (await ws.connect())[0]
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        await ws.send_json_to(init)
+        assert (await ws.receive_json_from())["type"] == "connection_ack"
+        variables = {"id": to_base64("Order", order.pk)}
+        payload = {"query": operation("WatchOrder"), "variables": variables}
+        await ws.send_json_to({"id": "1", "type": "subscribe", "payload": payload})
+        assert (await ws.receive_json_from(timeout=5))["type"] == "next"
+        user.is_active = False
+        await sync_to_async(user.save)(update_fields=["is_active"])
+        order.status = "cancelled"
+        await sync_to_async(order.save)(update_fields=["status", "updated_at"])
+        message = await ws.receive_json_from(timeout=5)
+        await ws.disconnect()
+        return message
+
+    message = asyncio.run(scenario())
+    assert message["payload"]["data"] is None
+    assert [e["extensions"]["code"] for e in message["payload"]["errors"]] == ["UNAUTHENTICATED"]
