@@ -8,7 +8,7 @@ from strawberry_django.optimizer import OptimizerConfig, optimize
 
 M = TypeVar("M", bound=models.Model)
 
-# The same configuration as the schema's DjangoOptimizerExtension.
+# The optimizer configuration, shared with the schema's DjangoOptimizerExtension.
 OPTIMIZER_CONFIG = OptimizerConfig(prefetch_custom_queryset=True)
 
 

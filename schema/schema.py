@@ -35,6 +35,7 @@ from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.orders.subscriptions import OrderSubscriptions
 from schema.parsing import DocumentCache
+from schema.results import OPTIMIZER_CONFIG
 from schema.scalars import DATETIME_SCALAR, MONEY_SCALAR
 from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
@@ -65,7 +66,9 @@ def schema_extensions() -> list:
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxNodesLimiter(max_nodes=MAX_NODES),
         RefuseNulCharacters,
-        lambda: DjangoOptimizerExtension(prefetch_custom_queryset=True),
+        lambda: DjangoOptimizerExtension(
+            prefetch_custom_queryset=OPTIMIZER_CONFIG.prefetch_custom_queryset
+        ),
     ]
     if not settings.GRAPHQL_INTROSPECTION:
         extensions.append(DisableIntrospection)

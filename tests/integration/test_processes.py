@@ -7,13 +7,8 @@ import sys
 import time
 from urllib.request import urlopen
 
-import redis
-
 from tests.integration.conftest import (
     BROKER_URL,
-    REDIS_DB,
-    REDIS_HOST,
-    REDIS_PORT,
     ROOT,
     _free_port,
     wait_for,
@@ -53,8 +48,6 @@ def test_gunicorn_serves_the_asgi_app(tmp_path):
 
 
 def test_celery_beat_schedules_the_stale_order_sweep(tmp_path, queue):
-    queues = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
-    queues.delete(queue)
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "backend.settings.test",
         "CELERY_BROKER_URL": BROKER_URL,
@@ -85,4 +78,3 @@ def test_celery_beat_schedules_the_stale_order_sweep(tmp_path, queue):
     finally:
         process.terminate()
         process.wait(timeout=30)
-        queues.delete(queue)
