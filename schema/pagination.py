@@ -1,21 +1,53 @@
-"""Page sizes as the contract fixes them: `first`/`last` default 20, at most 100.
+"""Keyset pagination with the contract's page sizes: `first`/`last` default 20, at most 100.
 
-strawberry computes every list-connection slice, top-level or prefetched by the
-optimizer for a nested connection, in `SliceMetadata.from_arguments`, whose default page
-is the maximum and whose errors carry no code. Wrapping that one function keeps the rule
-in one place for both paths.
+Every connection is strawberry-django's `DjangoCursorConnection`: a cursor holds the values
+of the page's ordering (its last column always the primary key), and the next page is a
+`WHERE (ordering) > (cursor)` on an index, so a page deep in a million rows costs what the
+first page costs. `totalCount` is a separate `COUNT`, run only when a client asks for it.
+
+The library computes every page, top-level or prefetched by the optimizer for a nested
+connection, in `apply_cursor_pagination`. This module replaces that one function, so the
+contract's rules hold on both paths:
+
+- the default page is 20 (the library's is unbounded) and sizes outside 0..100 are
+  `BAD_USER_INPUT`, as are malformed cursors;
+- the comparison also bounds the leading ordering column on its own (`created_at <= x`),
+  which PostgreSQL can use as an index condition where the expanded `OR` of the tuple
+  comparison is only a filter;
+- a nested page after a cursor counts its `totalCount` over the whole list, not over the
+  rows past the cursor.
 """
 
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
 from typing import Any
 
-from strawberry.relay.utils import SliceMetadata
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
+from strawberry import Info
+from strawberry.relay import from_base64
+from strawberry.schema.name_converter import NameConverter
+from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
+from strawberry_django.pagination import apply_window_pagination
+from strawberry_django.queryset import get_queryset_config
+from strawberry_django.relay import cursor_connection
+from strawberry_django.relay.cursor_connection import (
+    DjangoCursorConnection,
+    DjangoCursorEdge,
+    OrderingDescriptor,
+    annotate_ordering_fields,
+    build_tuple_compare,
+)
 
 from schema.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
-_library_from_arguments = SliceMetadata.from_arguments.__func__
+TOTAL_COUNT_ANNOTATION = "_strawberry_total_count"
 
 
 def validate_page_size(*, first: int | None, last: int | None) -> None:
@@ -25,17 +57,166 @@ def validate_page_size(*, first: int | None, last: int | None) -> None:
             raise BadUserInput(message, fields={name: [message]})
 
 
-def _from_arguments(cls: type[SliceMetadata], info: Any, **kwargs: Any) -> SliceMetadata:
-    first, last = kwargs.get("first"), kwargs.get("last")
+def _malformed_cursor(name: str) -> BadUserInput:
+    return BadUserInput("Malformed cursor.", fields={name: ["Malformed cursor."]})
+
+
+def decode_cursor(cursor: str, descriptors: list[OrderingDescriptor], *, name: str) -> list:
+    """The ordering values a cursor holds, checked against this page's ordering."""
+    try:
+        prefix, payload = from_base64(cursor)
+        values = json.loads(payload)
+    except (ValueError, TypeError) as error:
+        raise _malformed_cursor(name) from error
+    if (
+        prefix != DjangoCursorEdge.CURSOR_PREFIX
+        or not isinstance(values, list)
+        or len(values) != len(descriptors)
+        or any(value is not None and not isinstance(value, str) for value in values)
+        or any(value is not None and "\x00" in value for value in values)
+    ):
+        # A cursor made under another ordering has other columns: refused, not misread.
+        raise _malformed_cursor(name)
+    try:
+        return [
+            None if value is None else d.order_by.expression.output_field.to_python(value)
+            for d, value in zip(descriptors, values, strict=True)
+        ]
+    except Exception as error:  # to_python raises ValidationError, or ValueError on overflow
+        raise _malformed_cursor(name) from error
+
+
+def keyset_condition(descriptors: list[OrderingDescriptor], values: list, *, before: bool) -> Q:
+    """Rows strictly after (or before) the cursor's position in the ordering."""
+    condition = build_tuple_compare(descriptors, values, before)
+    leading, value = descriptors[0], values[0]
+    if value is not None and not leading.maybe_null:
+        lookup = "lte" if before ^ leading.order_by.descending else "gte"
+        bound = Value(value, output_field=leading.order_by.expression.output_field)
+        condition &= Q((f"{leading.attname}__{lookup}", bound))
+    return condition
+
+
+def _total_count_over(qs: QuerySet, related_field_id: str) -> Coalesce:
+    """Per parent, the count of the list before any cursor filter: a correlated COUNT."""
+    counted = (
+        qs.order_by()
+        .filter(**{related_field_id: OuterRef(related_field_id)})
+        .values(related_field_id)
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+def apply_cursor_pagination(
+    qs: QuerySet,
+    *,
+    related_field_id: str | None = None,
+    info: Info,
+    before: str | None,
+    after: str | None,
+    first: int | None,
+    last: int | None,
+    max_results: int | None,
+) -> tuple[QuerySet, list[OrderingDescriptor]]:
     validate_page_size(first=first, last=last)
     if first is None and last is None:
-        kwargs["first"] = DEFAULT_PAGE_SIZE
-    try:
-        return _library_from_arguments(cls, info, **kwargs)
-    except (ValueError, TypeError) as error:
-        fields = {name: ["Malformed cursor."] for name in ("after", "before") if kwargs.get(name)}
-        raise BadUserInput("Malformed cursor.", fields=fields) from error
+        first = DEFAULT_PAGE_SIZE
+
+    qs, descriptors, order_by = annotate_ordering_fields(qs)
+    uncut = qs
+    for name, cursor, is_before in (("after", after, False), ("before", before, True)):
+        if cursor:
+            values = decode_cursor(cursor, descriptors, name=name)
+            qs = qs.filter(keyset_condition(descriptors, values, before=is_before))
+
+    if first is not None and last is not None:
+        # Relay's `first` applies before `last`: rows counted forwards, read backwards.
+        qs = (
+            qs.reverse()
+            .annotate(_strawberry_row_number_fwd=Window(RowNumber(), order_by=order_by))
+            .filter(_strawberry_row_number_fwd__lte=first + 1)
+        )
+        limit = last + 2
+    elif first is not None:
+        limit = first + 1  # one more row tells whether there is a next page
+    else:
+        qs = qs.reverse()
+        limit = last + 1
+
+    if related_field_id is None:
+        qs = qs[:limit]
+    else:
+        qs = apply_window_pagination(qs, related_field_id=related_field_id, limit=limit)
+        if after or before:
+            qs = qs.annotate(**{TOTAL_COUNT_ANNOTATION: _total_count_over(uncut, related_field_id)})
+
+    get_queryset_config(qs).ordering_descriptors = descriptors
+    return qs, descriptors
+
+
+RENAMED = {
+    get_object_definition(DjangoCursorConnection, strict=True).name: "Connection",
+    get_object_definition(DjangoCursorEdge, strict=True).name: "Edge",
+}
+
+
+class ConnectionNames(NameConverter):
+    """`UserConnection` and `UserEdge`, as the contract names them, not `UserCursorConnection`."""
+
+    def from_generic(self, generic_type: StrawberryObjectDefinition, types: list) -> str:
+        name = super().from_generic(generic_type, types)
+        if generic_type.name in RENAMED:
+            name = name.removesuffix(generic_type.name) + RENAMED[generic_type.name]
+        return name
+
+
+_library_resolve_connection = DjangoCursorConnection.resolve_connection.__func__
+
+
+def _resolve_connection(
+    cls: type[DjangoCursorConnection],
+    nodes: QuerySet,
+    *,
+    first: int | None = None,
+    last: int | None = None,
+    **kwargs: Any,
+) -> Any:
+    # The page is cut to `first` here, after the query fetched one more row.
+    if first is None and last is None:
+        first = DEFAULT_PAGE_SIZE
+    connection = _library_resolve_connection(cls, nodes, first=first, last=last, **kwargs)
+    if kwargs.get("after") and last is None:
+        # A cursor is a row that was in the list: Relay allows `true` without a query.
+        return _then(connection, _has_previous_page)
+    if kwargs.get("before") and first is None:
+        return _then(connection, _has_next_page)
+    return connection
+
+
+def _has_previous_page(connection: DjangoCursorConnection) -> DjangoCursorConnection:
+    connection.page_info.has_previous_page = True
+    return connection
+
+
+def _has_next_page(connection: DjangoCursorConnection) -> DjangoCursorConnection:
+    connection.page_info.has_next_page = True
+    return connection
+
+
+def _then(value: Any, function: Callable[[Any], Any]) -> Any:
+    if not inspect.isawaitable(value):
+        return function(value)
+
+    async def awaited() -> Any:
+        return function(await value)
+
+    return awaited()
 
 
 def install() -> None:
-    SliceMetadata.from_arguments = classmethod(_from_arguments)
+    """Both callers of the pagination (the connection and the optimizer) look it up at call
+    time; the connection cuts the page to the same default size."""
+    cursor_connection.apply_cursor_pagination = apply_cursor_pagination
+    DjangoCursorConnection.resolve_connection = classmethod(_resolve_connection)

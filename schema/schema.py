@@ -21,6 +21,7 @@ from schema import pagination
 from schema.catalog.mutations import CatalogMutations
 from schema.catalog.queries import CatalogQueries
 from schema.errors import ErrorCodes
+from schema.execution import PlannedExecutor
 from schema.ids import pk_of
 from schema.inputs import RefuseNulCharacters
 from schema.limits import (
@@ -87,8 +88,10 @@ schema = strawberry.Schema(
     mutation=Mutation,
     subscription=Subscription,
     extensions=schema_extensions(),
+    execution_context_class=PlannedExecutor,
     config=StrawberryConfig(
         relay_max_results=pagination.MAX_PAGE_SIZE,
+        name_converter=pagination.ConnectionNames(),
         scalar_map={Decimal: MONEY_SCALAR, datetime: DATETIME_SCALAR},
     ),
 )

@@ -54,9 +54,10 @@ class Product(models.Model):
                 condition=models.Q(stock__gte=0), name="catalog_product_stock_gte_0"
             ),
         ]
+        # Each ordering of the contract with the primary key after it: the keyset of a page.
         indexes = [
-            models.Index(fields=["name"], name="catalog_product_name_idx"),
-            models.Index(fields=["price"], name="catalog_product_price_idx"),
+            models.Index(fields=["name", "id"], name="catalog_product_name_keyset"),
+            models.Index(fields=["price", "id"], name="catalog_product_price_keyset"),
             models.Index(fields=["stock"], name="catalog_product_stock_idx"),
             models.Index(fields=["is_active"], name="catalog_product_is_active_idx"),
         ]

@@ -69,11 +69,12 @@ class Order(models.Model):
                 name="orders_order_failure_reason_only_when_failed",
             ),
         ]
+        # Each ordering of the contract with the primary key after it: the keyset of a page.
         indexes = [
-            models.Index(fields=["user", "created_at"], name="orders_order_user_created_idx"),
-            models.Index(fields=["created_at"], name="orders_order_created_at_idx"),
-            models.Index(fields=["status"], name="orders_order_status_idx"),
-            models.Index(fields=["total"], name="orders_order_total_idx"),
+            models.Index(fields=["user", "created_at", "id"], name="orders_order_user_keyset"),
+            models.Index(fields=["created_at", "id"], name="orders_order_created_keyset"),
+            models.Index(fields=["status", "id"], name="orders_order_status_keyset"),
+            models.Index(fields=["total", "id"], name="orders_order_total_keyset"),
         ]
 
     def __str__(self) -> str:

@@ -94,9 +94,11 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(role__in=UserRole.values), name="users_user_role_valid"
             ),
         ]
+        # Each ordering of the contract with the primary key after it: the keyset of a page
+        # (`email` is unique, so its own index is one).
         indexes = [
-            models.Index(fields=["date_joined"], name="users_user_date_joined_idx"),
-            models.Index(fields=["name"], name="users_user_name_idx"),
+            models.Index(fields=["date_joined", "id"], name="users_user_joined_keyset"),
+            models.Index(fields=["name", "id"], name="users_user_name_keyset"),
             models.Index(fields=["role"], name="users_user_role_idx"),
             models.Index(fields=["is_active"], name="users_user_is_active_idx"),
         ]

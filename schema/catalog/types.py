@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from strawberry import Info, auto, relay
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from strawberry.utils.inspect import in_async_context
-from strawberry_django.relay import DjangoListConnection
+from strawberry_django.relay import DjangoCursorConnection
 from strawberry_django.relay.utils import resolve_edge_class
 
 from apps.catalog import models, selectors
@@ -70,13 +70,13 @@ def _page_key(nodes: QuerySet, info: Info) -> str:
 
 
 @strawberry.type(name="ProductConnection", description="A connection to a list of items.")
-class ProductConnection(DjangoListConnection[ProductType]):
+class ProductConnection(DjangoCursorConnection[ProductType]):
     """The catalog's pages, each cached until the next change to any product."""
 
     cached_total_count: strawberry.Private[int | None] = None
 
     @strawberry.field(description="Total quantity of existing nodes.")
-    def total_count(self) -> int | None:
+    def total_count(self) -> int:
         if self.cached_total_count is not None:
             return self.cached_total_count
         return super().total_count()
@@ -102,10 +102,9 @@ class ProductConnection(DjangoListConnection[ProductType]):
                 end_cursor=connection.page_info.end_cursor,
                 has_previous_page=connection.page_info.has_previous_page,
                 has_next_page=connection.page_info.has_next_page,
-                # The library counts from the page's window annotation, or runs a COUNT when
-                # the page is empty: only when the count is asked for, as it would.
+                # A COUNT, run only when the count is asked for, as the library would.
                 total_count=(
-                    DjangoListConnection.total_count(connection)
+                    DjangoCursorConnection.total_count(connection)
                     if _selects_total_count(info)
                     else None
                 ),
@@ -121,6 +120,6 @@ class ProductConnection(DjangoListConnection[ProductType]):
                 has_previous_page=page.has_previous_page,
                 has_next_page=page.has_next_page,
             ),
-            nodes=nodes,
+            total_count_qs=nodes,
             cached_total_count=page.total_count,
         )

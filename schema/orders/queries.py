@@ -1,6 +1,6 @@
 import strawberry
 import strawberry_django
-from strawberry_django.relay import DjangoListConnection
+from strawberry_django.relay import DjangoCursorConnection
 
 from schema.orders.filters import OrderFilter, OrderOrder
 from schema.orders.types import OrderType
@@ -9,7 +9,7 @@ from schema.permissions import IsAuthenticated, require
 
 @strawberry.type
 class OrderQueries:
-    orders: DjangoListConnection[OrderType] = strawberry_django.connection(
+    orders: DjangoCursorConnection[OrderType] = strawberry_django.connection(
         filters=OrderFilter,
         ordering=OrderOrder,
         extensions=[require(IsAuthenticated())],

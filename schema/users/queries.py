@@ -1,7 +1,7 @@
 import strawberry
 import strawberry_django
 from strawberry import Info
-from strawberry_django.relay import DjangoListConnection
+from strawberry_django.relay import DjangoCursorConnection
 
 from apps.users import models
 from schema.context import get_viewer
@@ -12,7 +12,7 @@ from schema.users.types import UserType
 
 @strawberry.type
 class UserQueries:
-    users: DjangoListConnection[UserType] = strawberry_django.connection(
+    users: DjangoCursorConnection[UserType] = strawberry_django.connection(
         filters=UserFilter,
         ordering=UserOrder,
         extensions=[require(IsAdmin())],

@@ -3,7 +3,7 @@ from decimal import Decimal
 import strawberry
 import strawberry_django
 from strawberry import Info, auto, relay
-from strawberry_django.relay import DjangoListConnection
+from strawberry_django.relay import DjangoCursorConnection
 
 from apps.orders import selectors as order_selectors
 from apps.users import models
@@ -22,7 +22,7 @@ class UserType(relay.Node):
     role: UserRole
     is_active: auto
     date_joined: auto
-    orders: DjangoListConnection[OrderType] = strawberry_django.connection(
+    orders: DjangoCursorConnection[OrderType] = strawberry_django.connection(
         filters=OrderFilter, ordering=OrderOrder, description="This user's orders."
     )
     order_count: int = strawberry_django.field(
