@@ -6,8 +6,9 @@
    settings plus the baseline route, a plain view returning `AdminUsersWithOrders`' JSON.
 3. Checks that the baseline's body equals GraphQL's, counts SQL per request in-process,
    then loads each operation and the baseline in interleaved rounds (A B A B ...) with wrk.
-4. Prints a markdown table and writes it into bench/RESULTS.md (between its markers; the
-   rest of the file is kept), with the date, the machine and the ratios to the baseline.
+4. Prints a markdown table and writes it into bench/RESULTS.md, in the block of its data size
+   (one per `--users`; the rest of the file is kept), with the date, the machine and the
+   ratios to the baseline.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "RESULTS.md"
-BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def markers(users: int) -> tuple[str, str]:
+    """Each data size keeps its own block in RESULTS.md, rewritten by its next run."""
+    return f"<!-- bench:{users}:begin -->", f"<!-- bench:{users}:end -->"
+
+
 BASELINE_PATH = "/bench/baseline/admin-users-with-orders"
 ADMIN = ("admin@bench.example", "bench-admin-password")
 USER = ("user0000001@bench.example", "bench-user-password")
@@ -154,15 +161,51 @@ def operations(only: set[str] | None) -> tuple[Operation, list[Operation]]:
         Operation("MyOrders", "MyOrders", {}, user),
         Operation("OrderById", "OrderById", {"id": order_id}, user),
         Operation("Catalog (first 1)", "Catalog", {"first": 1}, None),
+        # Deep pages: each must cost what the first page costs (keyset pagination).
+        Operation("AdminUsers (first 20)", "AdminUsers", {"first": 20}, admin),
+        Operation(
+            "AdminUsers (20 after the middle)",
+            "AdminUsers",
+            {"first": 20, "after": middle_user_cursor()},
+            admin,
+        ),
+        Operation("AdminUsers (last 20)", "AdminUsers", {"last": 20}, admin),
     ]
     if only:
         ops = [op for op in ops if op.name in only]
     for op in ops:
-        op.body = json.dumps({"query": operation(op.name), "variables": op.variables}).encode()
+        document = operation(op.name)
+        if "last" in op.variables:
+            document = from_the_end(document)
+        op.body = json.dumps({"query": document, "variables": op.variables}).encode()
     baseline = Operation("Baseline: plain view (AdminUsersWithOrders 50/10)", "", {}, admin)
     baseline.path = BASELINE_PATH
     baseline.body = ops[0].body if ops and ops[0].name == "AdminUsersWithOrders" else b"{}"
     return baseline, ops
+
+
+def middle_user_cursor() -> str:
+    """The cursor of the user halfway down `AdminUsers`' ordering (dateJoined DESC, then pk)."""
+    from strawberry.relay import to_base64
+    from strawberry_django.relay.cursor_connection import DjangoCursorEdge
+
+    from apps.users.models import User
+
+    middle = User.objects.order_by("-date_joined", "-pk")[User.objects.count() // 2]
+    joined = User._meta.get_field("date_joined").value_to_string(middle)
+    values = json.dumps([joined, str(middle.pk)], separators=(",", ":"))
+    return to_base64(DjangoCursorEdge.CURSOR_PREFIX, values)
+
+
+def from_the_end(document: str) -> str:
+    """`AdminUsers` paging backwards: `last`/`before` in place of `first`/`after`."""
+    for forwards, backwards in (("first", "last"), ("after", "before")):
+        document, replaced = re.subn(
+            rf"\b{forwards}: \${forwards}\b", f"{backwards}: ${backwards}", document
+        )
+        assert replaced == 1, forwards
+        document = document.replace(f"${forwards}:", f"${backwards}:")
+    return document
 
 
 def count_sql(ops: list[Operation]) -> None:
@@ -474,17 +517,14 @@ def table(baseline: Operation, ops: list[Operation]) -> str:
     return head + "\n" + "\n".join(rows)
 
 
-def write_results(section: str) -> None:
-    text = (
-        RESULTS.read_text()
-        if RESULTS.exists()
-        else "# Benchmark results\n\n" + BEGIN + "\n" + END + "\n"
-    )
-    if BEGIN not in text or END not in text:
-        text = text.rstrip() + "\n\n" + BEGIN + "\n" + END + "\n"
-    before, rest = text.split(BEGIN, 1)
-    _, after = rest.split(END, 1)
-    RESULTS.write_text(before + BEGIN + "\n" + section.strip() + "\n" + END + after)
+def write_results(section: str, users: int) -> None:
+    begin, end = markers(users)
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    if begin not in text or end not in text:
+        text = text.rstrip() + "\n\n" + begin + "\n" + end + "\n"
+    before, rest = text.split(begin, 1)
+    _, after = rest.split(end, 1)
+    RESULTS.write_text(before + begin + "\n" + section.strip() + "\n" + end + after)
 
 
 def main() -> None:
@@ -580,7 +620,7 @@ def main() -> None:
     print()
     print(text)
     if not args.no_write:
-        write_results(text)
+        write_results(text, users)
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
 

@@ -1,35 +1,36 @@
-"""Leaf fields read straight off the rows; graphql-core's per-field machinery for the rest.
+"""Fields read straight off the loaded rows; graphql-core's resolver machinery for the rest.
 
-Most of a large answer is scalar fields that strawberry-django resolves by reading what the
-query already loaded (`email`, `total`, an annotation such as `orderCount`) or by encoding
-the primary key (`id`). Executing each of them through graphql-core (resolve info, path,
-strawberry's resolver wrappers, the optimizer's resolve hook, completion) costs many times
-the read itself.
+Most of a large answer is fields that strawberry-django resolves by reading what the
+optimizer's queries already loaded: columns and annotations (`email`, `orderCount`), the
+encoded primary key (`id`), a `select_related` object (`product`), a prefetched list
+(`items`), an edge's node. Resolving each through graphql-core and strawberry (resolve info,
+argument coercion, resolver and extension wrappers, the optimizer's hook, queryset hooks)
+costs many times the read itself.
 
 `PlannedExecutor` plans every field of an object type once per process. A field that takes
-no arguments, has no resolver, permission or extension of its own, and returns a scalar or
-an enum gets a reader: the same attribute read and the same scalar serialisation, done
-inline. Everything else (relations, connections, custom resolvers, root fields with their
-permission checks) runs through graphql-core as before. Whenever a reader cannot give what
-the resolver would (a deferred column, a null, a value the scalar refuses), that field falls
-back to graphql-core too, so that answers and errors are the same either way;
+no arguments and has no resolver, permission or extension of its own gets a getter doing
+the read the resolver would do. Scalar and enum fields are then read and serialised
+inline; object and list fields are completed by graphql-core from the getter's value.
+Everything else (root fields with their permission checks, connections, custom resolvers)
+runs through graphql-core as before. Whenever a getter cannot give what the resolver would
+(a deferred column, an object not loaded, a null, a value the scalar refuses), the field
+falls back to its resolver, so answers and errors are the same either way:
 `tests/schema/test_execution.py` runs every contract operation both ways and compares.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models.query_utils import DeferredAttribute
-from graphql import (
-    GraphQLField,
-    GraphQLObjectType,
-    Undefined,
-    get_named_type,
-    is_leaf_type,
+from django.db.models.fields.related_descriptors import (
+    ForwardManyToOneDescriptor,
+    ReverseManyToOneDescriptor,
 )
-from graphql.execution.executor import gather_with_cancel
+from django.db.models.query_utils import DeferredAttribute
+from graphql import GraphQLField, GraphQLObjectType, Undefined, get_named_type, is_leaf_type
+from graphql.execution.executor import gather_with_cancel, to_nodes
 from graphql.pyutils import Path
 from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -41,9 +42,9 @@ from strawberry_django.fields.field import StrawberryDjangoField
 from strawberry_django.relay.utils import resolve_model_id
 from strawberry_django.utils.typing import get_django_definition
 
-Reader = Callable[[Any], Any]
+Getter = Callable[[Any], Any]
 
-# What a reader returns when graphql-core must resolve the field instead.
+# What a leaf reader returns when the field's resolver must run instead.
 FALLBACK = object()
 
 # `Node.id`'s resolver, a classmethod: bound to each Node type, the same function under it.
@@ -52,28 +53,58 @@ _NODE_ID_RESOLVER = get_object_definition(relay.Node, strict=True).get_field("_i
 _STOCK_RESOLVE_ID = (relay.Node.resolve_id.__func__, resolve_model_id)
 
 
-def _attribute_getter(field: StrawberryDjangoField, model: type) -> Callable[[Any], Any] | None:
-    """How strawberry-django's `get_result` reads a loaded value, for the cases it reads one."""
+def _model_getter(field: StrawberryDjangoField, model: type) -> Getter | None:
+    """What strawberry-django's `get_result` returns without a query, where it reads one."""
     name = field.django_name or field.python_name
     attribute = getattr(model, name, None)
     if isinstance(attribute, DeferredAttribute):
         if attribute.field.attname != name:
             return None
-
-        def column(row: Any) -> Any:
-            return row.__dict__[name]  # KeyError when deferred: the resolver would load it
-
-        return column
+        # KeyError when deferred: the resolver would load it.
+        return lambda row: row.__dict__[name]
     if isinstance(attribute, ModelProperty):
         cached = attribute.name
         return lambda row: row.__dict__[cached]
+    if isinstance(attribute, ForwardManyToOneDescriptor):
+        # The object `select_related` or a prefetch put there; KeyError when it did not.
+        return attribute.field.get_cached_value
+    if isinstance(attribute, ReverseManyToOneDescriptor):
+        return _prefetched_list_getter(field, attribute)
     if attribute is None or isinstance(attribute, property):
         # An annotation the query added, or a plain property such as `pk` or `subtotal`.
         return lambda row: getattr(row, name)
     return None
 
 
-def _node_id_getter(origin: type, type_name: str) -> Callable[[Any], Any] | None:
+def _prefetched_list_getter(
+    field: StrawberryDjangoField, attribute: ReverseManyToOneDescriptor
+) -> Getter | None:
+    """A plain related list (`items`) as the optimizer prefetched it.
+
+    Only where strawberry-django would hand the prefetched rows on unchanged: a list with no
+    filters, ordering or pagination, of a type that does not narrow its querysets.
+    """
+    target = get_django_definition(field.django_type) if field.django_type else None
+    if (
+        not field.is_list
+        or field.is_connection
+        or field.is_paginated
+        or target is None
+        or "get_queryset" in vars(field.django_type)
+    ):
+        return None
+    cache_name = attribute.field.remote_field.cache_name
+
+    def prefetched(row: Any) -> list:
+        rows = row._prefetched_objects_cache[cache_name]._result_cache
+        if rows is None:
+            raise KeyError(cache_name)
+        return rows
+
+    return prefetched
+
+
+def _node_id_getter(origin: type, type_name: str) -> Getter | None:
     """`Node.id` as strawberry resolves it, for types that keep the stock id resolution."""
     resolve_id = origin.resolve_id
     if (
@@ -91,12 +122,12 @@ def _node_id_getter(origin: type, type_name: str) -> Callable[[Any], Any] | None
     return node_id
 
 
-def _getter(parent_type: GraphQLObjectType, field_def: GraphQLField) -> Callable | None:
+def _getter(parent_type: GraphQLObjectType, field_def: GraphQLField) -> Getter | None:
     type_definition = parent_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(type_definition, StrawberryObjectDefinition) or field is None:
         return None
-    if field.extensions or getattr(field, "permission_classes", None):
+    if field_def.args or field.extensions or getattr(field, "permission_classes", None):
         return None
     origin = type_definition.origin
     resolver = field.base_resolver
@@ -107,54 +138,63 @@ def _getter(parent_type: GraphQLObjectType, field_def: GraphQLField) -> Callable
             return _node_id_getter(origin, parent_type.name)
         return None
     if type(field) is StrawberryField and field.default_resolver is getattr:
-        # A plain strawberry field (an edge's cursor, `PageInfo`): the default resolver.
+        # A plain strawberry field (edges, an edge's node and cursor, `PageInfo`).
         name = field.python_name
         return lambda row: getattr(row, name)
     django_definition = get_django_definition(origin)
     if not isinstance(field, StrawberryDjangoField) or django_definition is None:
         return None
-    return _attribute_getter(field, django_definition.model)
+    return _model_getter(field, django_definition.model)
 
 
-def _reader(getter: Callable[[Any], Any], serialize: Callable[[Any], Any]) -> Reader:
+def _leaf_reader(getter: Getter, serialize: Callable[[Any], Any]) -> Getter:
     def read(row: Any) -> Any:
         try:
             value = getter(row)
             if value is None:
                 return FALLBACK  # nullability and its error are graphql-core's to decide
             serialized = serialize(value)
-        except Exception:  # the resolver path raises it again, as a field error
+        except Exception:  # the resolver raises it again, as a field error
             return FALLBACK
         return FALLBACK if serialized is None else serialized
 
     return read
 
 
-def plan(parent_type: GraphQLObjectType) -> dict[str, Reader]:
-    """The readers of an object type's fields, by field name."""
-    readers: dict[str, Reader] = {"__typename": lambda row: parent_type.name}
+@dataclass(frozen=True)
+class Plan:
+    """One object type's planned fields: leaves read inline, objects and lists completed."""
+
+    leaves: dict[str, Getter] = field(default_factory=dict)
+    composites: dict[str, Getter] = field(default_factory=dict)
+
+
+def plan(parent_type: GraphQLObjectType) -> Plan:
+    planned = Plan(leaves={"__typename": lambda row: parent_type.name})
     for name, field_def in parent_type.fields.items():
-        named_type = get_named_type(field_def.type)
-        if field_def.args or not is_leaf_type(named_type):
-            continue
         getter = _getter(parent_type, field_def)
-        if getter is not None:
-            readers[name] = _reader(getter, named_type.serialize)
-    return readers
+        if getter is None:
+            continue
+        named_type = get_named_type(field_def.type)
+        if is_leaf_type(named_type):
+            planned.leaves[name] = _leaf_reader(getter, named_type.serialize)
+        else:
+            planned.composites[name] = getter
+    return planned
 
 
-_plans: dict[GraphQLObjectType, dict[str, Reader]] = {}
+_plans: dict[GraphQLObjectType, Plan] = {}
 
 
-def plan_of(parent_type: GraphQLObjectType) -> dict[str, Reader]:
-    readers = _plans.get(parent_type)
-    if readers is None:
-        readers = _plans[parent_type] = plan(parent_type)
-    return readers
+def plan_of(parent_type: GraphQLObjectType) -> Plan:
+    planned = _plans.get(parent_type)
+    if planned is None:
+        planned = _plans[parent_type] = plan(parent_type)
+    return planned
 
 
 class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's executor, with the planned leaf fields read inline."""
+    """graphql-core's executor, with the planned fields read instead of resolved."""
 
     use_plans = True
 
@@ -170,14 +210,14 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        readers = plan_of(parent_type)
+        leaves = plan_of(parent_type).leaves
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
             for response_name, field_details_list in grouped_field_set.items():
                 node = field_details_list[0].node
-                reader = None if node.arguments else readers.get(node.name.value)
+                reader = None if node.arguments else leaves.get(node.name.value)
                 if reader is not None:
                     value = reader(source_value)
                     if value is not FALLBACK:
@@ -208,3 +248,61 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        node = field_details_list[0].node
+        getter = (
+            plan_of(parent_type).composites.get(node.name.value)
+            if self.use_plans and not node.arguments
+            else None
+        )
+        if getter is not None:
+            try:
+                result = getter(source)
+            except Exception:
+                result = None
+            if result is not None:
+                return self.complete_planned(
+                    parent_type, field_details_list, path, result, position_context
+                )
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+    def complete_planned(
+        self,
+        parent_type: GraphQLObjectType,
+        field_details_list: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """`execute_field` from the point where the resolver has returned `result`."""
+        field_def = parent_type.fields[field_details_list[0].node.name.value]
+        return_type = field_def.type
+        info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
+        try:
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, return_type, field_details_list, path)
+                return None
+
+        return await_completed()

@@ -96,3 +96,20 @@ def test_baseline_view_is_for_admins_only():
     body = json.loads(admin_users_with_orders(request).content)
 
     assert body["data"] == {"users": None}
+
+
+def test_the_deep_pages_start_halfway_and_at_the_end(graphql):
+    from bench.__main__ import from_the_end, middle_user_cursor
+    from tests.contract import operation
+
+    seed(20)  # 21 users with the admin
+    admin = User.objects.get(email=ADMIN_EMAIL)
+    ordered = list(User.objects.order_by("-date_joined", "-pk").values_list("email", flat=True))
+
+    after = middle_user_cursor()
+    middle = graphql(operation("AdminUsers"), {"first": 3, "after": after}, user=admin)
+    last = graphql(from_the_end(operation("AdminUsers")), {"last": 3}, user=admin)
+
+    emails = [[e["node"]["email"] for e in r["data"]["users"]["edges"]] for r in (middle, last)]
+    assert emails == [ordered[11:14], ordered[-3:]]
+    assert last["data"]["users"]["pageInfo"]["hasPreviousPage"] is True
