@@ -12,3 +12,13 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker) -> None:
+    """The application is loaded: keep it out of garbage collection (backend/gc_tuning.py)."""
+    from django.urls import get_resolver
+
+    from backend.gc_tuning import tune_for_serving
+
+    get_resolver().url_patterns  # imports every view and the schema before freezing
+    tune_for_serving()

@@ -3,9 +3,10 @@
 1. Creates the database (default `shop_bench` on 127.0.0.1:5432) if missing, migrates it and
    seeds it with `seed_bench --users N` when empty (`--reseed` replaces other data).
 2. Starts gunicorn with uvicorn workers (gunicorn.conf.py) on `bench.settings`: production
-   settings plus the baseline route, a plain view returning `AdminUsersWithOrders`' JSON.
-3. Checks that the baseline's body equals GraphQL's, counts SQL per request in-process,
-   then loads each operation and the baseline in interleaved rounds (A B A B ...) with wrk.
+   settings plus the baseline routes, plain views returning `AdminUsersWithOrders`' JSON and
+   `Catalog(first: 1)`'s (bench/views.py).
+3. Checks that each baseline's body equals GraphQL's, counts SQL per request in-process,
+   then loads each operation and its baseline in interleaved rounds (A B A B ...) with wrk.
 4. Prints a markdown table and writes it into bench/RESULTS.md, in the block of its data size
    (one per `--users`; the rest of the file is kept), with the date, the machine and the
    ratios to the baseline.
@@ -42,6 +43,7 @@ def markers(users: int) -> tuple[str, str]:
 
 
 BASELINE_PATH = "/bench/baseline/admin-users-with-orders"
+CATALOG_BASELINE_PATH = "/bench/baseline/catalog-first-1"
 ADMIN = ("admin@bench.example", "bench-admin-password")
 USER = ("user0000001@bench.example", "bench-user-password")
 
@@ -57,6 +59,9 @@ class Operation:
     sql: int | None = None
     bytes: int | None = None
     rounds: list[dict] = field(default_factory=list)
+    # The plain view its ratios are taken against; `same_answer`: it answers the same bytes.
+    baseline: Operation | None = None
+    same_answer: bool = False
 
 
 def parse_args() -> argparse.Namespace:
@@ -140,7 +145,7 @@ def prepare_data(args: argparse.Namespace) -> tuple[int, float | None]:
     return users, seeded
 
 
-def operations(only: set[str] | None) -> tuple[Operation, list[Operation]]:
+def operations(only: set[str] | None) -> tuple[list[Operation], list[Operation]]:
     from apps.orders.models import Order
     from apps.users.models import User
     from apps.users.tokens import token_obtain
@@ -178,10 +183,16 @@ def operations(only: set[str] | None) -> tuple[Operation, list[Operation]]:
         if "last" in op.variables:
             document = from_the_end(document)
         op.body = json.dumps({"query": document, "variables": op.variables}).encode()
-    baseline = Operation("Baseline: plain view (AdminUsersWithOrders 50/10)", "", {}, admin)
-    baseline.path = BASELINE_PATH
-    baseline.body = ops[0].body if ops and ops[0].name == "AdminUsersWithOrders" else b"{}"
-    return baseline, ops
+    nested = Operation("Baseline: plain view (AdminUsersWithOrders 50/10)", "", {}, admin)
+    nested.path = BASELINE_PATH
+    catalog = Operation("Baseline: plain view (Catalog first 1, cached)", "", {}, None)
+    catalog.path = CATALOG_BASELINE_PATH
+    for op in ops:
+        op.same_answer = op.label in ("AdminUsersWithOrders (50/10)", "Catalog (first 1)")
+        op.baseline = catalog if op.label == "Catalog (first 1)" else nested
+        op.baseline.body = op.body if op.same_answer else op.baseline.body or b"{}"
+    baselines = [b for b in (nested, catalog) if any(op.baseline is b for op in ops)]
+    return baselines, ops
 
 
 def middle_user_cursor() -> str:
@@ -486,21 +497,21 @@ def machine() -> dict[str, str]:
     }
 
 
-def table(baseline: Operation, ops: list[Operation]) -> str:
+def table(baselines: list[Operation], ops: list[Operation]) -> str:
     head = (
         "| operation | req/s | p50 ms | p99 ms | SQL/request | response bytes "
         "| req/s vs baseline | p50 vs baseline | errors |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     rows = []
-    base_rps = median([r["rps"] for r in baseline.rounds])
-    base_p50 = median([r["p50"] for r in baseline.rounds])
-    base_p99 = median([r["p99"] for r in baseline.rounds])
-    base_errors = sum(r["errors"] for r in baseline.rounds)
-    rows.append(
-        f"| {baseline.label} | {base_rps:,.0f} | {base_p50:.1f} | {base_p99:.1f} "
-        f"| {baseline.sql} | {baseline.bytes:,} | 1.00 | 1.00 | {base_errors} |"
-    )
+    for baseline in baselines:
+        rows.append(
+            f"| {baseline.label} | {median([r['rps'] for r in baseline.rounds]):,.0f} "
+            f"| {median([r['p50'] for r in baseline.rounds]):.1f} "
+            f"| {median([r['p99'] for r in baseline.rounds]):.1f} "
+            f"| {baseline.sql} | {baseline.bytes:,} | 1.00 | 1.00 "
+            f"| {sum(r['errors'] for r in baseline.rounds)} |"
+        )
     for op in ops:
         paired = [r["paired"] for r in op.rounds]
         rps = median([r["rps"] for r in op.rounds])
@@ -510,8 +521,9 @@ def table(baseline: Operation, ops: list[Operation]) -> str:
         p50_ratio = median([r["p50"] / b["p50"] for r, b in zip(op.rounds, paired, strict=True)])
         p99 = median([r["p99"] for r in op.rounds])
         errors = sum(r["errors"] for r in op.rounds)
+        mark = "" if op.baseline is baselines[0] else " (vs the Catalog view)"
         rows.append(
-            f"| {op.label} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {op.sql} "
+            f"| {op.label}{mark} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {op.sql} "
             f"| {op.bytes:,} | {rps_ratio:.2f} | {p50_ratio:.2f} | {errors} |"
         )
     return head + "\n" + "\n".join(rows)
@@ -540,39 +552,39 @@ def main() -> None:
 
     users, seeded = prepare_data(args)
     cache.clear()  # the bench's own Redis database: no page cached from earlier data
-    baseline, ops = operations(set(args.only.split(",")) if args.only else None)
-    count_sql([baseline, *ops])
+    baselines, ops = operations(set(args.only.split(",")) if args.only else None)
+    count_sql([*baselines, *ops])
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     print(f"gunicorn ({args.workers} uvicorn workers) on 127.0.0.1:{args.port}; logs in {tmp}")
     server = start_server(env, tmp, args.port)
+    equality: dict[str, str] = {}
     try:
-        equality = "not checked (AdminUsersWithOrders not run)"
-        for op in [baseline, *ops]:
+        for op in [*baselines, *ops]:
             content = post(args.port, op)
             op.bytes = len(content)
             parsed = json.loads(content)
             if parsed.get("errors"):
                 sys.exit(f"{op.label} answered errors: {parsed['errors']}")
-            if op is ops[0] and op.name == "AdminUsersWithOrders":
-                base = post(args.port, baseline)
+            if op.same_answer:
+                base = post(args.port, op.baseline)
                 if base == content:
-                    equality = f"byte-for-byte equal ({len(content):,} bytes)"
+                    equality[op.label] = f"byte-for-byte equal ({len(content):,} bytes)"
                 elif json.loads(base) == parsed:
-                    equality = "equal after parsing, NOT byte-for-byte"
+                    equality[op.label] = "equal after parsing, NOT byte-for-byte"
                 else:
-                    equality = "DIFFERENT (the baseline does not answer the same data)"
-                print(f"baseline vs GraphQL body: {equality}")
-        for op in [baseline, *ops]:  # warm-up: caches, connections, parsed documents
+                    equality[op.label] = "DIFFERENT (the baseline does not answer the same data)"
+                print(f"{op.label} vs its baseline: {equality[op.label]}")
+        for op in [*baselines, *ops]:  # warm-up: caches, connections, parsed documents
             wrk(args.port, op, 2, args, tmp)
         for op in ops:
             for n in range(args.rounds):
-                b = wrk(args.port, baseline, args.duration, args, tmp)
-                baseline.rounds.append(b)
+                b = wrk(args.port, op.baseline, args.duration, args, tmp)
+                op.baseline.rounds.append(b)
                 r = wrk(args.port, op, args.duration, args, tmp)
                 r["paired"] = b
                 op.rounds.append(r)
                 print(
-                    f"  {op.name:22} round {n + 1}: baseline {b['rps']:8.1f} req/s"
+                    f"  {op.label:34} round {n + 1}: baseline {b['rps']:8.1f} req/s"
                     f" p50 {b['p50']:7.1f} ms | graphql {r['rps']:8.1f} req/s"
                     f" p50 {r['p50']:7.1f} ms"
                 )
@@ -585,7 +597,7 @@ def main() -> None:
         server.wait(timeout=30)
 
     info = machine()
-    result = table(baseline, ops)
+    result = table(baselines, ops)
     section = [
         f"## Run of {info['date']}",
         "",
@@ -602,7 +614,7 @@ def main() -> None:
         f"PostgreSQL `{args.database}`, Redis cache. Load: {info['wrk']}, {args.threads} thread, "
         f"{args.connections} connections, {args.rounds} rounds x {args.duration} s per side, "
         "baseline and operation interleaved (A B A B ...).",
-        f"- Baseline vs GraphQL `AdminUsersWithOrders(first: 50, ordersFirst: 10)`: {equality}.",
+        *(f"- {label} vs its baseline: {verdict}." for label, verdict in equality.items()),
         "- req/s, p50, p99: medians over the rounds. Ratios: median over rounds of the operation's "
         "value divided by the baseline round run just before it. SQL/request: whole request "
         "(the Bearer token's user lookup included), counted once in-process.",

@@ -1,8 +1,13 @@
-"""The baseline: `AdminUsersWithOrders` (users page, their orders, items, products) answered by
-a plain Django view, with `values()` and orjson: what the same JSON costs without GraphQL.
+"""The baselines: contract operations answered by plain Django views, with `values()` and
+orjson: what the same JSON costs without GraphQL.
 
-Same middleware (Bearer auth included), same visibility (ADMIN only), same JSON bytes as the
-GraphQL endpoint for `{"first": 50, "ordersFirst": 10}` (the runner checks before timing).
+- `AdminUsersWithOrders` (users page, their orders, items, products) for
+  `{"first": 50, "ordersFirst": 10}`: same middleware (Bearer auth included), same
+  visibility (ADMIN only).
+- `Catalog` for `{"first": 1}`, anonymous: the per-request overhead. Like the API, it keeps
+  the page in the cache under the catalog's version, so both answer from Redis.
+
+Each answers the same JSON bytes as the GraphQL endpoint (the runner checks before timing).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from apps.catalog.models import Product
+from apps.catalog.selectors import product_list_cached
 from apps.orders.models import Order, OrderItem, OrderStatus
 from apps.users.models import User, UserRole
 
@@ -28,6 +35,10 @@ JSON = "application/json"
 
 def global_id(type_name: str, pk: int) -> str:
     return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+def money(value) -> str:
+    return f"{value:.2f}"
 
 
 def cursor(pk: int) -> str:
@@ -63,11 +74,11 @@ def admin_users_with_orders_data(*, first: int = FIRST, orders_first: int = ORDE
         items_by_order[order_id].append(
             {
                 "quantity": quantity,
-                "unitPrice": f"{unit_price:.2f}",
+                "unitPrice": money(unit_price),
                 "product": {
                     "id": global_id("Product", product_id),
                     "name": product_name,
-                    "price": f"{product_price:.2f}",
+                    "price": money(product_price),
                 },
             }
         )
@@ -77,7 +88,7 @@ def admin_users_with_orders_data(*, first: int = FIRST, orders_first: int = ORDE
                 "node": {
                     "id": global_id("Order", order["id"]),
                     "status": STATUS[order["status"]],
-                    "total": f"{order['total']:.2f}",
+                    "total": money(order["total"]),
                     "createdAt": order["created_at"].isoformat(),
                     "items": items_by_order[order["id"]],
                 }
@@ -115,4 +126,47 @@ def admin_users_with_orders(request: HttpRequest) -> HttpResponse:
         body = {"data": {"users": None}, "errors": [{"message": "Forbidden"}]}
         return HttpResponse(orjson.dumps(body), content_type=JSON, status=200)
     data = admin_users_with_orders_data()
+    return HttpResponse(orjson.dumps({"data": data}), content_type=JSON)
+
+
+def catalog_first_one_data() -> dict:
+    """The `data` of `Catalog(first: 1)` for an anonymous caller: the page and its count."""
+    active = Product.objects.filter(is_active=True)
+    fields = ("id", "sku", "name", "price", "stock", "is_active", "description")
+    rows = list(active.order_by("pk").values(*fields)[:2])
+    edges = [
+        {
+            "cursor": cursor(row["id"]),
+            "node": {
+                "id": global_id("Product", row["id"]),
+                "sku": row["sku"],
+                "name": row["name"],
+                "price": money(row["price"]),
+                "stock": row["stock"],
+                "isActive": row["is_active"],
+                "description": row["description"],
+            },
+        }
+        for row in rows[:1]
+    ]
+    start = edges[0]["cursor"] if edges else None
+    return {
+        "products": {
+            "totalCount": active.count(),
+            "pageInfo": {
+                "hasNextPage": len(rows) > 1,
+                "hasPreviousPage": False,
+                "startCursor": start,
+                "endCursor": start,
+            },
+            "edges": edges,
+        }
+    }
+
+
+@csrf_exempt
+@require_POST
+def catalog_first_one(request: HttpRequest) -> HttpResponse:
+    """POST, anonymous (the body is ignored: first 1)."""
+    data = product_list_cached(key="bench-baseline-first-1", load=catalog_first_one_data)
     return HttpResponse(orjson.dumps({"data": data}), content_type=JSON)

@@ -20,8 +20,10 @@ falls back to its resolver, so answers and errors are the same either way:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.db.models.fields.related_descriptors import (
@@ -29,7 +31,17 @@ from django.db.models.fields.related_descriptors import (
     ReverseManyToOneDescriptor,
 )
 from django.db.models.query_utils import DeferredAttribute
-from graphql import GraphQLField, GraphQLObjectType, Undefined, get_named_type, is_leaf_type
+from graphql import (
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    Undefined,
+    get_named_type,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
+)
 from graphql.execution.executor import gather_with_cancel, to_nodes
 from graphql.pyutils import Path
 from strawberry import relay
@@ -147,12 +159,13 @@ def _getter(parent_type: GraphQLObjectType, field_def: GraphQLField) -> Getter |
     return _model_getter(field, django_definition.model)
 
 
-def _leaf_reader(getter: Getter, serialize: Callable[[Any], Any]) -> Getter:
+def _leaf_reader(getter: Getter, serialize: Callable[[Any], Any], *, nullable: bool) -> Getter:
     def read(row: Any) -> Any:
         try:
             value = getter(row)
             if value is None:
-                return FALLBACK  # nullability and its error are graphql-core's to decide
+                # A null where the schema allows one; otherwise graphql-core raises the error.
+                return None if nullable else FALLBACK
             serialized = serialize(value)
         except Exception:  # the resolver raises it again, as a field error
             return FALLBACK
@@ -177,7 +190,8 @@ def plan(parent_type: GraphQLObjectType) -> Plan:
             continue
         named_type = get_named_type(field_def.type)
         if is_leaf_type(named_type):
-            planned.leaves[name] = _leaf_reader(getter, named_type.serialize)
+            nullable = not is_non_null_type(field_def.type)
+            planned.leaves[name] = _leaf_reader(getter, named_type.serialize, nullable=nullable)
         else:
             planned.composites[name] = getter
     return planned
@@ -287,6 +301,10 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         """`execute_field` from the point where the resolver has returned `result`."""
         field_def = parent_type.fields[field_details_list[0].node.name.value]
         return_type = field_def.type
+        if position_context is None and not self.in_event_loop:
+            completed = self.complete_objects(return_type, field_details_list, path, result)
+            if completed is not FALLBACK:
+                return completed
         info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
         try:
             completed = self.complete_value(
@@ -306,3 +324,63 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 return None
 
         return await_completed()
+
+    @cached_property
+    def in_event_loop(self) -> bool:
+        """Async execution (subscriptions) keeps graphql-core's completion, awaitables and all."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    def complete_objects(
+        self, return_type: GraphQLOutputType, field_details_list: Any, path: Path, result: Any
+    ) -> Any:
+        """graphql-core's completion of an object or a list of objects, minus its per-value
+        layers (completion dispatch, type check calls with resolve info, sub-field collection):
+        each object goes straight to `execute_fields`. FALLBACK when the value or the type is
+        anything else: nulls, abstract types, `@defer`."""
+        nullable = not is_non_null_type(return_type)
+        if not nullable:
+            return_type = return_type.of_type
+        if result is None:
+            return None if nullable else FALLBACK
+        if is_list_type(return_type):
+            item_type = return_type.of_type
+            if not is_non_null_type(item_type) or not isinstance(result, list):
+                return FALLBACK
+            item_type = item_type.of_type
+            items = result
+        else:
+            item_type, items = return_type, None
+        if not is_object_type(item_type):
+            return FALLBACK
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+            item_type, field_details_list
+        )
+        is_type_of = item_type.is_type_of
+        for item in [result] if items is None else items:
+            if item is None:
+                return FALLBACK
+            if is_type_of is not None:
+                try:
+                    if is_type_of(item, None) is not True:
+                        return FALLBACK
+                except Exception:
+                    return FALLBACK
+        if new_defer_usages:
+            return FALLBACK
+        if items is None:
+            return self.execute_fields(item_type, result, path, grouped_field_set, None)
+        completed = []
+        for index, item in enumerate(items):
+            item_path = Path(path, index, None)
+            try:
+                completed.append(
+                    self.execute_fields(item_type, item, item_path, grouped_field_set, None)
+                )
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                completed.append(None)
+        return completed

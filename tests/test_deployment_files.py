@@ -1,8 +1,11 @@
 """The compose file and the gunicorn config, checked without a Docker engine."""
 
+import gc
 from pathlib import Path
 
 import yaml
+
+from backend.gc_tuning import THRESHOLDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,3 +33,18 @@ def test_gunicorn_serves_the_asgi_app_with_uvicorn_workers():
     exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
     assert namespace["worker_class"] == "uvicorn_worker.UvicornWorker"
     assert namespace["bind"] == "0.0.0.0:8000"
+
+
+def test_each_gunicorn_worker_freezes_the_loaded_app_out_of_garbage_collection():
+    namespace: dict = {}
+    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
+    thresholds = gc.get_threshold()
+    try:
+        namespace["post_worker_init"](None)
+
+        assert gc.get_freeze_count() > 10_000  # Django and the schema at least
+        assert gc.get_threshold() == THRESHOLDS
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

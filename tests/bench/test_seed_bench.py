@@ -7,6 +7,7 @@ from decimal import Decimal
 import orjson
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import AnonymousUser
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
@@ -113,3 +114,17 @@ def test_the_deep_pages_start_halfway_and_at_the_end(graphql):
     emails = [[e["node"]["email"] for e in r["data"]["users"]["edges"]] for r in (middle, last)]
     assert emails == [ordered[11:14], ordered[-3:]]
     assert last["data"]["users"]["pageInfo"]["hasPreviousPage"] is True
+
+
+def test_catalog_baseline_answers_what_graphql_answers(contract):
+    from bench.views import catalog_first_one
+
+    seed(3)
+    expected = contract("Catalog", {"first": 1})
+    assert expected["data"]["products"]["pageInfo"]["hasNextPage"] is True
+
+    request = RequestFactory().post("/bench/", data="{}", content_type="application/json")
+    request.user = AnonymousUser()
+    response = catalog_first_one(request)
+
+    assert response.content == orjson.dumps(expected)
