@@ -336,9 +336,9 @@ def median(values: list[float]) -> float:
 def profile(
     server: subprocess.Popen, port: int, op: Operation, seconds: int, args, tmp: Path
 ) -> str:
-    """py-spy on one worker while wrk loads `op`: the top frames, by own and inclusive samples."""
+    """py-spy on every worker while wrk loads `op` (wrk's keep-alive connections may all land
+    on one worker): the top frames, by own and inclusive samples, over all workers."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    worker = workers_of(server.pid)[0]
     out = tmp / "profile.txt"
     body = tmp / "profile-body.json"
     body.write_bytes(op.body)
@@ -358,28 +358,21 @@ def profile(
         stdout=subprocess.DEVNULL,
     )
     time.sleep(1)
-    subprocess.run(
-        # --idle: py-spy takes the busy executor thread for idle here (in a container), so
-        # every thread is sampled and the stacks that end waiting are dropped below.
-        [
-            spy,
-            "record",
-            "-p",
-            str(worker),
-            "-d",
-            str(seconds),
-            "-r",
-            "200",
-            "-f",
-            "raw",
-            "--idle",
-            "-o",
-            str(out),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    # --idle: py-spy takes the busy executor thread for idle here (in a container), so
+    # every thread is sampled and the stacks that end waiting are dropped when summarised.
+    spies = [
+        subprocess.Popen(
+            [spy, "record", "-p", str(worker), "-d", str(seconds), "-r", "200"]
+            + ["-f", "raw", "--idle", "-o", str(tmp / f"profile-{worker}.txt")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for worker in workers_of(server.pid)
+    ]
+    for spy_process in spies:
+        spy_process.wait()
     load.wait()
+    out.write_text("".join(part.read_text() for part in sorted(tmp.glob("profile-*.txt"))))
     return summarise_profile(out)
 
 
@@ -441,7 +434,7 @@ def summarise_profile(path: Path, top: int = 12) -> str:
         return f"{100 * n / total:5.1f}%"
 
     lines = [
-        f"{total:,} samples of the worker's threads at work (threads waiting for work excluded).",
+        f"{total:,} samples of the workers' threads at work (threads waiting for work excluded).",
         "",
         "Own time by package:",
         "",
@@ -624,7 +617,7 @@ def main() -> None:
     if profile_text:
         section += [
             "",
-            f"### py-spy: one worker under AdminUsersWithOrders ({args.profile} s)",
+            f"### py-spy: the workers under AdminUsersWithOrders ({args.profile} s)",
             "",
             profile_text,
         ]
