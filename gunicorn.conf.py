@@ -21,5 +21,5 @@ def post_worker_init(worker) -> None:
 
     from backend.gc_tuning import tune_for_serving
 
-    get_resolver().url_patterns  # imports every view and the schema before freezing
+    get_resolver().check()  # imports every view and the schema before freezing
     tune_for_serving()

@@ -362,8 +362,10 @@ def profile(
     # every thread is sampled and the stacks that end waiting are dropped when summarised.
     spies = [
         subprocess.Popen(
-            [spy, "record", "-p", str(worker), "-d", str(seconds), "-r", "200"]
-            + ["-f", "raw", "--idle", "-o", str(tmp / f"profile-{worker}.txt")],
+            [
+                *(spy, "record", "-p", str(worker), "-d", str(seconds), "-r", "200"),
+                *("-f", "raw", "--idle", "-o", str(tmp / f"profile-{worker}.txt")),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
