@@ -1,8 +1,9 @@
 """Input text no database column accepts is refused before anything runs."""
 
 from collections.abc import Iterator
+from functools import lru_cache
 
-from graphql import GraphQLError, StringValueNode, Visitor, visit
+from graphql import DocumentNode, GraphQLError, StringValueNode, Visitor, visit
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
@@ -30,15 +31,23 @@ class _FindNul(Visitor):
             self.found = True
 
 
+@lru_cache(maxsize=1024)
+def _has_nul_literal(document: DocumentNode) -> bool:
+    """Once per parsed document (documents are cached), not once per request."""
+    finder = _FindNul()
+    visit(document, finder)
+    return finder.found
+
+
 class RefuseNulCharacters(SchemaExtension):
     """PostgreSQL text cannot hold NUL: such input is BAD_USER_INPUT, in literals or variables."""
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        finder = _FindNul()
-        if context.graphql_document is not None:
-            visit(context.graphql_document, finder)
-        if finder.found or _contains_nul(context.variables):
+        document = context.graphql_document
+        if (document is not None and _has_nul_literal(document)) or _contains_nul(
+            context.variables
+        ):
             error = GraphQLError(
                 MESSAGE, extensions={"code": ErrorCode.BAD_USER_INPUT.value, "fields": {}}
             )

@@ -1,5 +1,6 @@
 """The schema: every domain's queries merged, with the extensions the contract relies on."""
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -7,6 +8,7 @@ import strawberry
 from django.conf import settings
 from strawberry import Info, relay
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -54,6 +56,16 @@ class NodeQueries:
         return id.resolve_node_sync(info, required=False)
 
 
+def _keeping_rules(limiter: AddValidationRules) -> Callable[[], AddValidationRules]:
+    """A per-request extension adding the same rule classes every time.
+
+    The limiters build a new rule class on each instantiation, and `ValidationCache` keys
+    on the rules as well as the document: with new classes per request it would never hit.
+    """
+    rules = limiter.validation_rules
+    return lambda: AddValidationRules(rules)
+
+
 def schema_extensions() -> list:
     """Outermost first: error codes see every error, limits run before any resolver."""
     from schema import sql_queries
@@ -63,8 +75,8 @@ def schema_extensions() -> list:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: DocumentCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH, should_ignore=is_introspection),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        _keeping_rules(QueryDepthLimiter(max_depth=MAX_DEPTH, should_ignore=is_introspection)),
+        _keeping_rules(MaxAliasesLimiter(max_alias_count=MAX_ALIASES)),
         lambda: MaxNodesLimiter(max_nodes=MAX_NODES),
         RefuseNulCharacters,
         lambda: DjangoOptimizerExtension(
