@@ -9,12 +9,13 @@ costs many times the read itself.
 
 `PlannedExecutor` plans every field of an object type once per process. A field that takes
 no arguments and has no resolver, permission or extension of its own gets a getter doing
-the read the resolver would do. Scalar and enum fields are then read and serialised
-inline; object and list fields are completed by graphql-core from the getter's value.
-Everything else (root fields with their permission checks, connections, custom resolvers)
-runs through graphql-core as before. Whenever a getter cannot give what the resolver would
-(a deferred column, an object not loaded, a null, a value the scalar refuses), the field
-falls back to its resolver, so answers and errors are the same either way:
+the read the resolver would do. Scalar and enum fields are then read and serialised inline;
+each object of an object or list field goes straight to the same field loop, without
+graphql-core's per-value completion layers. Everything else (root fields with their
+permission checks, connections, custom resolvers) runs through graphql-core as before.
+Whenever a getter cannot give what the resolver would (a deferred column, an object not
+loaded, a null where the schema forbids one, a value the scalar refuses), the field falls
+back to its resolver, so answers and errors are the same either way:
 `tests/schema/test_execution.py` runs every contract operation both ways and compares.
 """
 
@@ -65,10 +66,21 @@ _NODE_ID_RESOLVER = get_object_definition(relay.Node, strict=True).get_field("_i
 _STOCK_RESOLVE_ID = (relay.Node.resolve_id.__func__, resolve_model_id)
 
 
-def _model_getter(field: StrawberryDjangoField, model: type) -> Getter | None:
-    """What strawberry-django's `get_result` returns without a query, where it reads one."""
+def _model_getter(field: StrawberryDjangoField, model: type, *, leaf: bool) -> Getter | None:
+    """What strawberry-django's `get_result` returns without a query, where it reads one.
+
+    Objects and lists only from the relation caches the optimizer filled: any other value
+    (a property returning a queryset, say) must go through the field's queryset hooks.
+    """
     name = field.django_name or field.python_name
     attribute = getattr(model, name, None)
+    if not leaf:
+        if isinstance(attribute, ForwardManyToOneDescriptor):
+            # The object `select_related` or a prefetch put there; KeyError when it did not.
+            return attribute.field.get_cached_value
+        if isinstance(attribute, ReverseManyToOneDescriptor):
+            return _prefetched_list_getter(field, attribute)
+        return None
     if isinstance(attribute, DeferredAttribute):
         if attribute.field.attname != name:
             return None
@@ -77,11 +89,6 @@ def _model_getter(field: StrawberryDjangoField, model: type) -> Getter | None:
     if isinstance(attribute, ModelProperty):
         cached = attribute.name
         return lambda row: row.__dict__[cached]
-    if isinstance(attribute, ForwardManyToOneDescriptor):
-        # The object `select_related` or a prefetch put there; KeyError when it did not.
-        return attribute.field.get_cached_value
-    if isinstance(attribute, ReverseManyToOneDescriptor):
-        return _prefetched_list_getter(field, attribute)
     if attribute is None or isinstance(attribute, property):
         # An annotation the query added, or a plain property such as `pk` or `subtotal`.
         return lambda row: getattr(row, name)
@@ -102,7 +109,7 @@ def _prefetched_list_getter(
         or field.is_connection
         or field.is_paginated
         or target is None
-        or "get_queryset" in vars(field.django_type)
+        or hasattr(field.django_type, "get_queryset")
     ):
         return None
     cache_name = attribute.field.remote_field.cache_name
@@ -134,7 +141,9 @@ def _node_id_getter(origin: type, type_name: str) -> Getter | None:
     return node_id
 
 
-def _getter(parent_type: GraphQLObjectType, field_def: GraphQLField) -> Getter | None:
+def _getter(
+    parent_type: GraphQLObjectType, field_def: GraphQLField, *, leaf: bool
+) -> Getter | None:
     type_definition = parent_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(type_definition, StrawberryObjectDefinition) or field is None:
@@ -156,7 +165,7 @@ def _getter(parent_type: GraphQLObjectType, field_def: GraphQLField) -> Getter |
     django_definition = get_django_definition(origin)
     if not isinstance(field, StrawberryDjangoField) or django_definition is None:
         return None
-    return _model_getter(field, django_definition.model)
+    return _model_getter(field, django_definition.model, leaf=leaf)
 
 
 def _leaf_reader(getter: Getter, serialize: Callable[[Any], Any], *, nullable: bool) -> Getter:
@@ -185,13 +194,16 @@ class Plan:
 def plan(parent_type: GraphQLObjectType) -> Plan:
     planned = Plan(leaves={"__typename": lambda row: parent_type.name})
     for name, field_def in parent_type.fields.items():
-        getter = _getter(parent_type, field_def)
+        nullable = not is_non_null_type(field_def.type)
+        field_type = field_def.type if nullable else field_def.type.of_type
+        leaf = is_leaf_type(field_type)  # a scalar or enum itself, not a list of them
+        if not leaf and is_leaf_type(get_named_type(field_type)):
+            continue
+        getter = _getter(parent_type, field_def, leaf=leaf)
         if getter is None:
             continue
-        named_type = get_named_type(field_def.type)
-        if is_leaf_type(named_type):
-            nullable = not is_non_null_type(field_def.type)
-            planned.leaves[name] = _leaf_reader(getter, named_type.serialize, nullable=nullable)
+        if leaf:
+            planned.leaves[name] = _leaf_reader(getter, field_type.serialize, nullable=nullable)
         else:
             planned.composites[name] = getter
     return planned
@@ -301,15 +313,17 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         """`execute_field` from the point where the resolver has returned `result`."""
         field_def = parent_type.fields[field_details_list[0].node.name.value]
         return_type = field_def.type
-        if position_context is None and not self.in_event_loop:
-            completed = self.complete_objects(return_type, field_details_list, path, result)
-            if completed is not FALLBACK:
-                return completed
-        info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
         try:
-            completed = self.complete_value(
-                return_type, field_details_list, info, path, result, position_context
-            )
+            completed = FALLBACK
+            if position_context is None and not self.in_event_loop:
+                completed = self.complete_objects(return_type, field_details_list, path, result)
+            if completed is FALLBACK:
+                info = self.build_resolve_info(
+                    field_def, to_nodes(field_details_list), parent_type, path
+                )
+                completed = self.complete_value(
+                    return_type, field_details_list, info, path, result, position_context
+                )
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
@@ -347,10 +361,10 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         if result is None:
             return None if nullable else FALLBACK
         if is_list_type(return_type):
-            item_type = return_type.of_type
-            if not is_non_null_type(item_type) or not isinstance(result, list):
+            non_null_item_type = return_type.of_type
+            if not is_non_null_type(non_null_item_type) or not isinstance(result, list):
                 return FALLBACK
-            item_type = item_type.of_type
+            item_type = non_null_item_type.of_type
             items = result
         else:
             item_type, items = return_type, None
@@ -381,6 +395,10 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                     self.execute_fields(item_type, item, item_path, grouped_field_set, None)
                 )
             except Exception as raw_error:
-                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                # As graphql-core: for a non-null item this raises on, to null the nearest
+                # nullable parent (unless error propagation is off).
+                self.handle_field_error(
+                    raw_error, non_null_item_type, field_details_list, item_path
+                )
                 completed.append(None)
         return completed

@@ -12,6 +12,7 @@ import json
 from decimal import Decimal
 
 import pytest
+import strawberry
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
@@ -270,3 +271,55 @@ def test_the_differential_check_catches_a_wrong_read(shop, differential, monkeyp
     assert {(t, f, read) for t, f, read, _ in differential.differences} == {
         ("Product", "name", "not the name")
     }
+
+
+@strawberry.type
+class Part:
+    name: str
+
+    @strawberry.field
+    def serial(self) -> str:
+        if self.name == "broken":
+            raise ValueError("No serial.")
+        return self.name.upper()
+
+
+@strawberry.type
+class Box:
+    parts: list[Part]
+    optional_parts: list[Part] | None
+
+
+@strawberry.type
+class Shelf:
+    @strawberry.field
+    def box(self) -> Box:
+        parts = [Part(name="a"), Part(name="broken"), Part(name="c")]
+        return Box(parts=parts, optional_parts=parts)
+
+    @strawberry.field
+    def boxes(self) -> list[Box | None]:
+        return [Box(parts=[Part(name="a")], optional_parts=None), None]
+
+
+SHELF = strawberry.Schema(query=Shelf, execution_context_class=PlannedExecutor)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ box { parts { name serial } } }",  # the error nulls the whole non-null chain
+        "{ box { optionalParts { name serial } } }",  # ... up to the nullable list
+        "{ box { parts { name } optionalParts { serial } } }",
+        "{ boxes { __typename parts { name } optionalParts { name } } }",
+        "{ box { a: parts { name } b: parts { n: name } } }",
+    ],
+)
+def test_errors_and_nulls_inside_lists_come_out_as_graphql_core_gives_them(document, monkeypatch):
+    planned = SHELF.execute_sync(document)
+    monkeypatch.setattr(PlannedExecutor, "use_plans", False)
+    plain = SHELF.execute_sync(document)
+
+    assert planned.data == plain.data
+    assert [e.formatted for e in planned.errors or []] == [e.formatted for e in plain.errors or []]
+    assert "parts" in execution.plan_of(SHELF._schema.get_type("Box")).composites

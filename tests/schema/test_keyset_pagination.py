@@ -160,3 +160,60 @@ def test_a_page_size_out_of_range_is_bad_user_input(graphql, admin, argument, si
 
     assert error_codes(result) == ["BAD_USER_INPUT"]
     assert argument in result["errors"][0]["extensions"]["fields"]
+
+
+def test_a_count_alone_runs_no_page_query(graphql, admin):
+    with CaptureQueriesContext(connection) as queries:
+        result = graphql("query { users { totalCount } }", user=admin)
+
+    assert result["data"]["users"]["totalCount"] == 12
+    assert len(queries.captured_queries) == 1
+    assert "COUNT" in queries.captured_queries[0]["sql"].upper()
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "... on UserConnection { edges { node { email } } }",
+        "...Page",
+        "... on UserConnection { ...Page }",
+    ],
+    ids=["inline fragment", "fragment", "nested fragments"],
+)
+def test_a_page_asked_for_in_fragments_is_loaded(graphql, admin, selection):
+    document = f"query {{ users(first: 2) {{ {selection} }} }}"
+    if "...Page" in selection:
+        document += "\nfragment Page on UserConnection { edges { node { email } } }"
+
+    result = graphql(document, user=admin)
+
+    assert len(result["data"]["users"]["edges"]) == 2
+
+
+def test_an_empty_nested_page_after_a_cursor_still_counts_the_whole_list(contract):
+    user = UserFactory()
+    for day in range(1, 4):
+        order = OrderFactory(user=user)
+        Order.objects.filter(pk=order.pk).update(created_at=datetime(2025, 1, day, tzinfo=UTC))
+    everything = contract("MyOrders", {"first": 3}, user=user)["data"]["me"]["orders"]
+
+    after_the_last = everything["pageInfo"]["endCursor"]
+    empty = contract("MyOrders", {"after": after_the_last}, user=user)["data"]["me"]["orders"]
+
+    assert empty["edges"] == []
+    assert empty["totalCount"] == 3
+
+
+def test_a_nested_page_after_a_cursor_counts_only_when_asked(graphql):
+    user = UserFactory()
+    orders = [OrderFactory(user=user) for _ in range(3)]
+    document = """query ($after: String) { me { orders(first: 1, after: $after, ordering: [])
+        { edges { node { id } } } } }"""
+    cursor = base64.b64encode(f'orderedcursor:["{orders[0].pk}"]'.encode()).decode()
+
+    with CaptureQueriesContext(connection) as queries:
+        result = graphql(document, {"after": cursor}, user=user)
+
+    assert len(result["data"]["me"]["orders"]["edges"]) == 1
+    # Only the window's per-user count of the page query; no correlated COUNT(*) per row.
+    assert not any("COUNT(*)" in q["sql"].upper() for q in queries.captured_queries)
