@@ -382,3 +382,21 @@ def test_documents_over_the_token_limit_are_too_complex(graphql, django_assert_n
         result = graphql(f"{{ me {{ {fields} }} }}")
     assert error_codes(result) == ["QUERY_TOO_COMPLEX"]
     assert "tokens" in result["errors"][0]["message"]
+
+
+@pytest.mark.django_db
+def test_a_repeated_document_is_validated_once_with_the_limits_still_applied(graphql):
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    validate = _get_validate_cache(1024)
+    document = "query Repeated { products(first: 1) { totalCount } }"
+    graphql(document)
+    hits = validate.cache_info().hits
+
+    graphql(document)
+    level = "orders { edges { node { user { "
+    refused = graphql("{ " + level * 3 + "id" + " } } } }" * 3 + " }")
+
+    assert validate.cache_info().hits == hits + 1
+    assert error_codes(refused) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "exceeds maximum operation depth" in refused["errors"][0]["message"]
