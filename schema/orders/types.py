@@ -6,6 +6,7 @@ import strawberry
 import strawberry_django
 from strawberry import Info, auto, relay
 
+from apps.catalog.models import Product
 from apps.orders import models
 from apps.orders import selectors as order_selectors
 from schema.catalog.types import ProductType
@@ -20,7 +21,13 @@ OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
 @strawberry_django.type(models.OrderItem, name="OrderItem")
 class OrderItemType:
     id: strawberry.ID = strawberry_django.field(field_name="pk")
-    product: ProductType
+    # Joined to the item, every column: an item's product needs no query of its own (its
+    # type's prefetch then finds it loaded). Visibility is the order's: `ProductType`
+    # narrows nothing on this path.
+    product: ProductType = strawberry_django.field(
+        select_related=["product"],
+        only=[f"product__{field.attname}" for field in Product._meta.concrete_fields],
+    )
     quantity: auto
     unit_price: Decimal
     subtotal: Decimal = strawberry_django.field(

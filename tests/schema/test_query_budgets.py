@@ -19,18 +19,18 @@ pytestmark = pytest.mark.django_db
 BUDGETS = {
     # `totalCount` of a top-level list is a COUNT of its own, run only when asked for: a
     # window count in the page query would make every page scan and sort the whole list.
-    # users page; their count; their orders, windowed per user; items; products
-    "AdminUsersWithOrders": 5,
+    # users page; their count; their orders, windowed per user; items joined to products
+    "AdminUsersWithOrders": 4,
     # users page with orderCount/totalSpent as subqueries; their count
     "AdminUsers": 2,
     # orders page with itemCount as a subquery; their count; their users
     "AdminOrders": 3,
     # products page; their count
     "Catalog": 2,
-    # me with orderCount/totalSpent; its orders, windowed, with itemCount; items; products
-    "MyOrders": 4,
-    # the order with itemCount; its items; their products; its user
-    "OrderById": 4,
+    # me with orderCount/totalSpent; its orders, windowed, with itemCount; items with products
+    "MyOrders": 3,
+    # the order with itemCount; its items with their products; its user
+    "OrderById": 3,
     # me with orderCount and totalSpent as subqueries
     "Me": 1,
 }
