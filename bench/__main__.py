@@ -585,7 +585,7 @@ def main() -> None:
                 )
         profile_text = ""
         if args.profile and ops and ops[0].name == "AdminUsersWithOrders":
-            print(f"profiling one worker for {args.profile} s under AdminUsersWithOrders ...")
+            print(f"profiling the workers for {args.profile} s under AdminUsersWithOrders ...")
             profile_text = profile(server, args.port, ops[0], args.profile, args, tmp)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -8,13 +8,13 @@ import strawberry_django
 from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 from strawberry import Info, auto, relay
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from strawberry.utils.inspect import in_async_context
 from strawberry_django.relay import DjangoCursorConnection
 from strawberry_django.relay.utils import resolve_edge_class
 
 from apps.catalog import models, selectors
 from schema.context import get_viewer
+from schema.pagination import selects
 
 
 @strawberry_django.type(models.Product, name="Product")
@@ -48,17 +48,6 @@ class CachedProductPage:
     has_previous_page: bool
     has_next_page: bool
     total_count: int | None
-
-
-def _selects_total_count(info: Info) -> bool:
-    pending = list(info.selected_fields[0].selections)
-    while pending:
-        selection = pending.pop()
-        if isinstance(selection, SelectedField) and selection.name == "totalCount":
-            return True
-        if isinstance(selection, FragmentSpread | InlineFragment):
-            pending.extend(selection.selections)
-    return False
 
 
 def _page_key(nodes: QuerySet, info: Info) -> str:
@@ -105,7 +94,7 @@ class ProductConnection(DjangoCursorConnection[ProductType]):
                 # A COUNT, run only when the count is asked for, as the library would.
                 total_count=(
                     DjangoCursorConnection.total_count(connection)
-                    if _selects_total_count(info)
+                    if selects(info, {"totalCount"})
                     else None
                 ),
             )
