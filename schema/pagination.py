@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.db.models import (
@@ -43,6 +43,7 @@ from strawberry import Info
 from strawberry.relay import from_base64
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
+from strawberry.utils.aio import resolve_awaitable
 from strawberry_django.optimizer import is_optimized_by_prefetching
 from strawberry_django.pagination import apply_window_pagination, remove_window_pagination
 from strawberry_django.queryset import get_queryset_config
@@ -252,41 +253,32 @@ def _resolve_connection(
     if first is None and last is None:
         first = DEFAULT_PAGE_SIZE
     connection = _library_resolve_connection(cls, nodes, first=first, last=last, **kwargs)
-    if (kwargs.get("after") or kwargs.get("before")) and is_optimized_by_prefetching(nodes):
-        connection = _then(connection, _count_whole_list)
-    if kwargs.get("after") and last is None:
+    after, before = kwargs.get("after"), kwargs.get("before")
+    finish = partial(
+        _finish,
+        # A nested page past a cursor that came back empty has no row to carry its count.
+        recount=bool(after or before) and is_optimized_by_prefetching(nodes),
         # A cursor is a row that was in the list: Relay allows `true` without a query.
-        return _then(connection, _has_previous_page)
-    if kwargs.get("before") and first is None:
-        return _then(connection, _has_next_page)
-    return connection
+        has_previous_page=bool(after) and last is None,
+        has_next_page=bool(before) and first is None,
+    )
+    if inspect.isawaitable(connection):
+        return resolve_awaitable(connection, finish)
+    return finish(connection)
 
 
-def _count_whole_list(connection: DjangoCursorConnection) -> DjangoCursorConnection:
-    # A nested page past a cursor that came back empty has no row to carry its count.
-    if not connection.edges and connection.total_count_qs is not None:
+def _finish(
+    connection: DjangoCursorConnection,
+    *,
+    recount: bool,
+    has_previous_page: bool,
+    has_next_page: bool,
+) -> DjangoCursorConnection:
+    if recount and not connection.edges and connection.total_count_qs is not None:
         connection.total_count_qs = without_cursor(connection.total_count_qs)
+    connection.page_info.has_previous_page |= has_previous_page
+    connection.page_info.has_next_page |= has_next_page
     return connection
-
-
-def _has_previous_page(connection: DjangoCursorConnection) -> DjangoCursorConnection:
-    connection.page_info.has_previous_page = True
-    return connection
-
-
-def _has_next_page(connection: DjangoCursorConnection) -> DjangoCursorConnection:
-    connection.page_info.has_next_page = True
-    return connection
-
-
-def _then(value: Any, function: Callable[[Any], Any]) -> Any:
-    if not inspect.isawaitable(value):
-        return function(value)
-
-    async def awaited() -> Any:
-        return function(await value)
-
-    return awaited()
 
 
 def install() -> None:

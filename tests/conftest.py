@@ -39,6 +39,20 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 GraphQL = Callable[..., dict[str, Any]]
 
 
+def post_graphql(document: str, variables: dict | None = None, *, user=None) -> bytes:
+    """The GraphQL view's response body for a document, as `user` (anonymous by default)."""
+    request = RequestFactory().post(
+        "/graphql/",
+        data=json.dumps({"query": document, "variables": variables or {}}),
+        content_type="application/json",
+    )
+    request.user = user or AnonymousUser()
+    request._dont_enforce_csrf_checks = True
+    response = resolve("/graphql/").func(request)
+    assert response.status_code == 200, response.content
+    return response.content
+
+
 @pytest.fixture
 def graphql(db) -> GraphQL:
     """Runs a document through the GraphQL view as `user` (anonymous by default); returns the JSON.
@@ -47,16 +61,7 @@ def graphql(db) -> GraphQL:
     """
 
     def run(document: str, variables: dict | None = None, *, user=None) -> dict[str, Any]:
-        request = RequestFactory().post(
-            "/graphql/",
-            data=json.dumps({"query": document, "variables": variables or {}}),
-            content_type="application/json",
-        )
-        request.user = user or AnonymousUser()
-        request._dont_enforce_csrf_checks = True
-        response = resolve("/graphql/").func(request)
-        assert response.status_code == 200, response.content
-        return json.loads(response.content)
+        return json.loads(post_graphql(document, variables, user=user))
 
     return run
 

@@ -8,15 +8,11 @@ Two proofs over every contract operation:
 """
 
 import asyncio
-import json
 from decimal import Decimal
 
 import pytest
 import strawberry
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser
-from django.test import RequestFactory
-from django.urls import resolve
 from graphql.pyutils import Path
 from strawberry.relay import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -26,6 +22,7 @@ from backend.asgi import application
 from schema import execution
 from schema.execution import FALLBACK, Plan, PlannedExecutor, plan_of
 from schema.schema import schema
+from tests.conftest import post_graphql
 from tests.contract import operation, operation_names
 from tests.factories import (
     PASSWORD,
@@ -36,19 +33,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def post(document: str, variables: dict, user) -> bytes:
-    request = RequestFactory().post(
-        "/graphql/",
-        data=json.dumps({"query": document, "variables": variables}),
-        content_type="application/json",
-    )
-    request.user = user or AnonymousUser()
-    request._dont_enforce_csrf_checks = True
-    response = resolve("/graphql/").func(request)
-    assert response.status_code == 200
-    return response.content
 
 
 @pytest.fixture
@@ -91,9 +75,9 @@ def test_every_contract_query_answers_byte_for_byte_the_same_both_ways(shop, mon
     }
 
     for name, variables, user in cases:
-        planned = post(operation(name), variables, user)
+        planned = post_graphql(operation(name), variables, user=user)
         monkeypatch.setattr(PlannedExecutor, "use_plans", False)
-        plain = post(operation(name), variables, user)
+        plain = post_graphql(operation(name), variables, user=user)
         monkeypatch.setattr(PlannedExecutor, "use_plans", True)
 
         assert planned == plain, name
@@ -204,7 +188,7 @@ def test_every_inline_read_of_every_contract_operation_equals_graphql_core(shop,
     reads: dict[str, int] = {}
     for name, variables, user in queries + mutations:
         before = len(differential.checked)
-        post(operation(name), variables, user)
+        post_graphql(operation(name), variables, user=user)
         reads[name] = reads.get(name, 0) + len(differential.checked) - before
 
     # revokeToken answers a Boolean at the root, which is graphql-core's to resolve.
@@ -265,7 +249,7 @@ def test_the_differential_check_catches_a_wrong_read(shop, differential, monkeyp
     wrong = Plan(leaves={**planned.leaves, "name": lambda row: "not the name"})
     monkeypatch.setitem(execution._plans, product_type, wrong)
 
-    post(operation("Catalog"), {"first": 1}, None)
+    post_graphql(operation("Catalog"), {"first": 1})
 
     # Found once per way the product is reached (its own read, and within each edge checked).
     assert {(t, f, read) for t, f, read, _ in differential.differences} == {
