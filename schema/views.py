@@ -21,13 +21,10 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from backend.request_id import current_request_id
-from schema import persisted_queries
+from schema import operations, persisted_queries
 from schema.errors import ErrorCode
 
 GRAPHIQL_FRONTEND = Path(settings.BASE_DIR) / "frontend" / "graphiql"
-GRAPHIQL_DEFAULT_DOCUMENT = (
-    Path(settings.BASE_DIR) / "templates" / "graphql" / "default-operations.graphql"
-)
 CDN = "https://cdn.jsdelivr.net/npm"
 
 
@@ -96,7 +93,7 @@ class ApiGraphQLView(GraphQLView):
         # operations preloaded, and the Headers tab's headers sent to subscriptions too.
         context = {
             "assets": graphiql_assets(),
-            "default_document": GRAPHIQL_DEFAULT_DOCUMENT.read_text(),
+            "default_document": operations.graphiql_document(),
         }
         return render(request, "graphql/graphiql.html", context)
 

@@ -3,10 +3,14 @@
 # installs the versions pinned in frontend/graphiql/package-lock.json (npm ci) and copies the
 # files listed in frontend/graphiql/assets.json to frontend/graphiql/dist/graphiql/<package>/...
 # (STATICFILES_DIRS, URL /static/graphiql/...). Without them GraphiQL loads the same versions
-# from a CDN.
+# from a CDN. Does nothing when dist/ is newer than the lock file and the asset list.
 set -euo pipefail
 cd "$(dirname "$0")/../frontend/graphiql"
 
+if [ -f dist/graphiql/graphiql/graphiql.min.js ] \
+  && [ dist -nt package-lock.json ] && [ dist -nt assets.json ]; then
+  exit 0
+fi
 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 rm -rf dist
 node -e '

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import RequestFactory
 from django.urls import resolve
 
-from tests.contract import operation
+from schema.operations import operation
 
 
 def pytest_report_header(config) -> list[str]:

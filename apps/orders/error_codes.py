@@ -9,3 +9,4 @@ class OrderErrorCode(enum.StrEnum):
     INVALID_QUANTITY = "invalid_quantity"
     PRODUCT_UNAVAILABLE = "product_unavailable"
     TOTAL_TOO_LARGE = "total_too_large"
+    INVALID_KEY = "invalid_key"

@@ -46,6 +46,12 @@ class Order(models.Model):
     failure_reason = models.CharField(  # noqa: DJ001
         max_length=255, null=True, blank=True, help_text="Why processing failed; set when FAILED."
     )
+    idempotency_key = models.CharField(  # noqa: DJ001
+        max_length=100,
+        null=True,
+        blank=True,
+        help_text="The client's key for retrying a placement; unique per user while it counts.",
+    )
     confirmation_sent_at = models.DateTimeField(
         null=True, blank=True, help_text="When the confirmation email went out (sent once)."
     )
@@ -67,6 +73,12 @@ class Order(models.Model):
                 condition=models.Q(status=OrderStatus.FAILED)
                 | models.Q(failure_reason__isnull=True),
                 name="orders_order_failure_reason_only_when_failed",
+            ),
+            # Two placements racing with one key: the second waits for the first, then fails.
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="orders_order_idempotency_key_once",
             ),
         ]
         # Each ordering of the contract with the primary key after it: the keyset of a page.

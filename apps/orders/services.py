@@ -7,6 +7,7 @@ cancelled by one of them at a time.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
@@ -15,7 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -29,6 +30,9 @@ MAX_LINES = 50
 MAX_QUANTITY = 1000
 # What Order.total (12 digits, 2 decimals) can hold.
 MAX_TOTAL = Decimal("9999999999.99")
+# A client's retry key: the same key within the window gets the order placed with it.
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._-]{1,100}")
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
 class OrderNotFound(Exception):
@@ -39,17 +43,20 @@ class OrderNotCancellable(Exception):
     """FAILED and CANCELLED orders stay as they are."""
 
 
+class IdempotencyKeyReused(Exception):
+    """The key already placed an order of other items."""
+
+
 def _invalid(message: str, code: OrderErrorCode) -> ValidationError:
     return ValidationError({"items": [ValidationError(message, code=code)]})
 
 
-@transaction.atomic
-def order_place(*, user: User, items: Iterable[tuple[int, int]]) -> Order:
-    """A PENDING order of `(product_id, quantity)` lines; repeats merged, prices copied."""
+def _merged_lines(items: Iterable[tuple[int, int]]) -> Counter[int]:
+    """Quantities per product, repeats merged, within the contract's bounds."""
     lines = list(items)
     if any(quantity < 1 for _, quantity in lines):
         raise _invalid("Every quantity must be at least 1.", OrderErrorCode.INVALID_QUANTITY)
-    quantities = Counter()
+    quantities: Counter[int] = Counter()
     for product_id, quantity in lines:
         quantities[product_id] += quantity
     if not quantities:
@@ -62,6 +69,42 @@ def order_place(*, user: User, items: Iterable[tuple[int, int]]) -> Order:
         raise _invalid(
             f"At most {MAX_QUANTITY} units of one product.", OrderErrorCode.INVALID_QUANTITY
         )
+    return quantities
+
+
+def _placed_with_key(*, user: User, key: str, quantities: Counter[int]) -> Order | None:
+    """The order `key` placed within the window, if any; other items under it are a conflict."""
+    placed = Order.objects.filter(user=user, idempotency_key=key).first()
+    if placed is None:
+        return None
+    if placed.created_at < timezone.now() - IDEMPOTENCY_WINDOW:
+        # Expired: the key is free again (update(): no signal, nothing else changes).
+        Order.objects.filter(pk=placed.pk).update(idempotency_key=None)
+        return None
+    if dict(placed.items.values_list("product_id", "quantity")) != dict(quantities):
+        raise IdempotencyKeyReused
+    return placed
+
+
+@transaction.atomic
+def order_place(
+    *, user: User, items: Iterable[tuple[int, int]], idempotency_key: str | None = None
+) -> Order:
+    """A PENDING order of `(product_id, quantity)` lines; repeats merged, prices copied.
+
+    With an idempotency key, a repeat within 24 hours returns the order the key placed, even
+    while that first placement is still committing: the unique key makes this one wait for it.
+    """
+    quantities = _merged_lines(items)
+    if idempotency_key is not None:
+        if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            message = "Use 1 to 100 characters from A-Z, a-z, 0-9, '.', '_' and '-'."
+            raise ValidationError(
+                {"idempotency_key": [ValidationError(message, code=OrderErrorCode.INVALID_KEY)]}
+            )
+        placed = _placed_with_key(user=user, key=idempotency_key, quantities=quantities)
+        if placed is not None:
+            return placed
     products = Product.objects.active().in_bulk(quantities.keys())
     if len(products) != len(quantities):
         raise _invalid(
@@ -72,7 +115,19 @@ def order_place(*, user: User, items: Iterable[tuple[int, int]]) -> Order:
     )
     if total > MAX_TOTAL:
         raise _invalid(f"An order may total at most {MAX_TOTAL}.", OrderErrorCode.TOTAL_TOO_LARGE)
-    order = Order.objects.create(user=user, status=OrderStatus.PENDING, total=total)
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                user=user, status=OrderStatus.PENDING, total=total, idempotency_key=idempotency_key
+            )
+    except IntegrityError:
+        # A concurrent placement with the same key committed first.
+        placed = idempotency_key and _placed_with_key(
+            user=user, key=idempotency_key, quantities=quantities
+        )
+        if not placed:
+            raise
+        return placed
     OrderItem.objects.bulk_create(
         OrderItem(
             order=order, product=products[pk], quantity=quantity, unit_price=products[pk].price

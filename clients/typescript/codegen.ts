@@ -14,8 +14,8 @@ const scalars = {
 
 const config: CodegenConfig = {
   schema: "../../schema.graphql",
-  // The repository sits beside shared/; the documents are read from there, never copied.
-  documents: ["../../../shared/contract/operations/*.graphql"],
+  // The documents the apps send (clients/operations/).
+  documents: ["../operations/*.graphql"],
   ignoreNoDocuments: false,
   config: {
     scalars,

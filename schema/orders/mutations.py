@@ -20,6 +20,14 @@ class OrderItemInput:
 @strawberry.input
 class CreateOrderInput:
     items: list[OrderItemInput]
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Your key for this placement (1 to 100 of A-Z a-z 0-9 . _ -): sent again within "
+            "24 hours, it returns the order it placed instead of a second one; with other "
+            "items it is CONFLICT."
+        ),
+    )
 
 
 @strawberry.input
@@ -43,7 +51,14 @@ class OrderMutations:
             lines.append((product_id, line.quantity))
         # The response shows the order as placed (PENDING): processing starts after commit.
         with transaction.atomic():
-            order = services.order_place(user=get_viewer(info), items=lines)
+            try:
+                order = services.order_place(
+                    user=get_viewer(info), items=lines, idempotency_key=input.idempotency_key
+                )
+            except services.IdempotencyKeyReused:
+                raise Conflict(
+                    "This idempotencyKey already placed an order of other items.",
+                ) from None
             return reload_for_selection(order, info)
 
     @strawberry.mutation(

@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from apps.users import tokens
-from tests.contract import operation
+from schema.operations import operation
 from tests.factories import PASSWORD, AdminFactory, ProductFactory, UserFactory
 from tests.integration.conftest import ProductLock
 

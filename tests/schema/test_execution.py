@@ -21,9 +21,9 @@ from apps.users import tokens
 from backend.asgi import application
 from schema import execution
 from schema.execution import FALLBACK, Plan, PlannedExecutor, plan_of
+from schema.operations import operation, operation_names
 from schema.schema import schema
 from tests.conftest import post_graphql
-from tests.contract import operation, operation_names
 from tests.factories import (
     PASSWORD,
     AdminFactory,
@@ -175,6 +175,14 @@ def mutation_cases(shop) -> list[tuple[str, dict, object]]:
         (
             "PlaceOrder",
             {"items": [{"productId": to_base64("Product", products[1].pk), "quantity": 1}]},
+            customer,
+        ),
+        (
+            "PlaceOrderOnce",
+            {
+                "items": [{"productId": to_base64("Product", products[2].pk), "quantity": 2}],
+                "idempotencyKey": "retry-1",
+            },
             customer,
         ),
         ("CancelOrder", {"id": to_base64("Order", pending.pk)}, customer),

@@ -1,16 +1,14 @@
 """GraphiQL's page: our template, its assets (local, else the pinned versions from a CDN), and
-the preloaded operations, which must stay identical to the contract's."""
+the preloaded operations: the apps' own documents (clients/operations/)."""
 
 import json
 import re
 
 from graphql import parse, print_ast, validate
 
-from schema import views
+from schema import operations, views
 from schema.schema import schema
-from tests.contract import CONTRACT_DIR
 
-DEFAULT_DOCUMENT = views.GRAPHIQL_DEFAULT_DOCUMENT
 LOCK = views.GRAPHIQL_FRONTEND / "package-lock.json"
 
 
@@ -18,18 +16,19 @@ def definitions(document: str) -> dict[str, str]:
     return {d.name.value: print_ast(d) for d in parse(document).definitions}
 
 
-def test_preloaded_operations_are_the_contracts_own():
-    contract = definitions(
-        "\n".join(p.read_text() for p in sorted((CONTRACT_DIR / "operations").glob("*.graphql")))
-    )
-    preloaded = definitions(DEFAULT_DOCUMENT.read_text())
-    assert {"Catalog", "Me", "MyOrders", "PlaceOrder", "WatchOrder"} <= set(preloaded)
-    for name, printed in preloaded.items():
-        assert printed == contract.get(name), f"{name} differs from the contract's"
+def test_graphiql_preloads_every_operation_the_apps_send_catalog_first():
+    files = operations.operation_files()
+    apps_send = definitions("\n".join(path.read_text() for path in files))
+    preloaded = definitions(operations.graphiql_document())
+    assert preloaded == apps_send
+    # The subscription demo needs an order to watch and a change to see.
+    assert {"Catalog", "PlaceOrder", "WatchOrder", "CancelOrder", "ObtainToken"} <= set(preloaded)
+    first = parse(operations.graphiql_document()).definitions[0]
+    assert first.name.value == "Catalog"
 
 
 def test_preloaded_document_is_valid_against_the_schema():
-    assert validate(schema._schema, parse(DEFAULT_DOCUMENT.read_text())) == []
+    assert validate(schema._schema, parse(operations.graphiql_document())) == []
 
 
 def graphiql_page(client) -> str:
@@ -51,7 +50,7 @@ def test_page_preloads_the_operations_and_serves_local_assets(client, monkeypatc
         html,
         re.S,
     )
-    assert json.loads(document.group(1)) == DEFAULT_DOCUMENT.read_text()
+    assert json.loads(document.group(1)) == operations.graphiql_document()
     urls = asset_urls(html)
     assert "/static/graphiql/graphiql/graphiql.min.js" in urls
     assert "/static/graphiql/graphql-ws/umd/graphql-ws.min.js" in urls

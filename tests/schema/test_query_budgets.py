@@ -10,8 +10,8 @@ from graphql import OperationType, parse
 from strawberry.relay import to_base64
 
 from apps.orders.models import OrderStatus
+from schema.operations import operation, operation_names
 from tests.conftest import error_codes
-from tests.contract import operation, operation_names
 from tests.factories import AdminFactory, ProductFactory, UserFactory, order_with_items
 
 pytestmark = pytest.mark.django_db

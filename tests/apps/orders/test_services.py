@@ -1,8 +1,12 @@
+import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
 
 from apps.catalog.models import Product
 from apps.orders import services
@@ -166,3 +170,75 @@ def test_an_order_too_large_for_its_total_is_refused():
         place(UserFactory(), (product, 1000))
     assert error.value.message_dict == {"items": ["An order may total at most 9999999999.99."]}
     assert not Order.objects.exists()
+
+
+def test_a_repeated_idempotency_key_returns_the_order_it_placed():
+    user = UserFactory()
+    kb, mouse = ProductFactory(), ProductFactory()
+    first = services.order_place(user=user, items=[(kb.pk, 2), (mouse.pk, 1)], idempotency_key="k1")
+    # The same lines in another order and split differently are the same items.
+    again = services.order_place(
+        user=user, items=[(mouse.pk, 1), (kb.pk, 1), (kb.pk, 1)], idempotency_key="k1"
+    )
+    assert again.pk == first.pk
+    assert Order.objects.count() == 1
+
+
+def test_an_idempotency_key_is_per_user_and_lasts_a_day():
+    kb = ProductFactory()
+    ann, bob = UserFactory(), UserFactory()
+    anns = services.order_place(user=ann, items=[(kb.pk, 1)], idempotency_key="same")
+    bobs = services.order_place(user=bob, items=[(kb.pk, 1)], idempotency_key="same")
+    assert anns.pk != bobs.pk
+    Order.objects.filter(pk=anns.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    later = services.order_place(user=ann, items=[(kb.pk, 1)], idempotency_key="same")
+    assert later.pk not in (anns.pk, bobs.pk)
+    assert Order.objects.get(pk=anns.pk).idempotency_key is None
+
+
+def test_an_idempotency_key_with_other_items_is_refused_and_writes_nothing():
+    user = UserFactory()
+    kb, mouse = ProductFactory(), ProductFactory()
+    services.order_place(user=user, items=[(kb.pk, 1)], idempotency_key="k1")
+    with pytest.raises(services.IdempotencyKeyReused):
+        services.order_place(user=user, items=[(kb.pk, 2)], idempotency_key="k1")
+    with pytest.raises(services.IdempotencyKeyReused):
+        services.order_place(user=user, items=[(kb.pk, 1), (mouse.pk, 1)], idempotency_key="k1")
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("key", ["", "x" * 101, "with space", "ünïcode", "a/b"])
+def test_a_malformed_idempotency_key_is_refused(key):
+    with pytest.raises(ValidationError) as error:
+        services.order_place(
+            user=UserFactory(), items=[(ProductFactory().pk, 1)], idempotency_key=key
+        )
+    assert list(error.value.message_dict) == ["idempotency_key"]
+    assert not Order.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_placements_with_one_key_give_one_order():
+    user, kb = UserFactory(), ProductFactory(stock=100)
+    start = threading.Barrier(4)
+    placed: list[int] = []
+
+    def place_once() -> None:
+        start.wait()
+        try:
+            placed.append(
+                services.order_place(user=user, items=[(kb.pk, 3)], idempotency_key="retry-1").pk
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=place_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(placed) == 4
+    assert len(set(placed)) == 1
+    assert Order.objects.filter(user=user).count() == 1

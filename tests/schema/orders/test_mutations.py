@@ -135,3 +135,37 @@ def test_a_product_id_beyond_any_key_is_bad_user_input(contract):
         "PlaceOrder", {"items": [{"productId": huge, "quantity": 1}]}, user=UserFactory()
     )
     assert error_codes(result) == ["BAD_USER_INPUT"]
+
+
+def test_place_order_once_returns_the_first_order_in_its_current_state(
+    contract, django_capture_on_commit_callbacks
+):
+    user, kb = UserFactory(), ProductFactory(stock=5)
+    variables = {"items": [line(kb, 2)], "idempotencyKey": "checkout-7f3a"}
+    with django_capture_on_commit_callbacks(execute=True):
+        first = contract("PlaceOrderOnce", variables, user=user)["data"]["createOrder"]
+    assert first["status"] == "PENDING"
+    # Processed after commit (in-process here): the retry sees it CONFIRMED.
+    again = contract("PlaceOrderOnce", variables, user=user)
+    assert "errors" not in again
+    assert again["data"]["createOrder"]["id"] == first["id"]
+    assert again["data"]["createOrder"]["status"] == "CONFIRMED"
+    assert Order.objects.count() == 1
+    assert Product.objects.get(pk=kb.pk).stock == 3
+
+
+def test_place_order_once_with_other_items_is_a_conflict(contract):
+    user, kb = UserFactory(), ProductFactory()
+    contract("PlaceOrderOnce", {"items": [line(kb)], "idempotencyKey": "k"}, user=user)
+    result = contract("PlaceOrderOnce", {"items": [line(kb, 2)], "idempotencyKey": "k"}, user=user)
+    assert error_codes(result) == ["CONFLICT"]
+    assert result["data"] is None
+    assert Order.objects.count() == 1
+
+
+def test_place_order_once_refuses_a_malformed_key(contract):
+    variables = {"items": [line(ProductFactory())], "idempotencyKey": "no spaces"}
+    result = contract("PlaceOrderOnce", variables, user=UserFactory())
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert list(result["errors"][0]["extensions"]["fields"]) == ["idempotencyKey"]
+    assert not Order.objects.exists()

@@ -14,9 +14,9 @@ from strawberry.relay import to_base64
 from apps.orders import events
 from apps.users import tokens
 from backend.asgi import application
+from schema.operations import operation
 from schema.schema import schema
 from schema.websocket import MAX_PENDING_EVENTS, OrderUpdatesConsumer
-from tests.contract import operation
 from tests.factories import PASSWORD, OrderFactory, UserFactory
 
 
