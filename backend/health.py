@@ -28,7 +28,7 @@ def _cache() -> None:
 
 
 def _broker() -> None:
-    if not settings.CELERY_BROKER_URL:
+    if settings.CELERY_BROKER_URL == settings.IN_PROCESS_BROKER:
         return  # no broker: tasks run in-process
     with Connection(settings.CELERY_BROKER_URL, connect_timeout=TIMEOUT_SECONDS) as broker:
         broker.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)

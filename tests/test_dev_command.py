@@ -58,7 +58,27 @@ def test_scripts_dev_serves_the_demo_with_graphiql(tmp_path):
             timeout=10,
         )
         assert json.loads(answer.read())["data"] == {"products": {"totalCount": 6}}
+        # A write whose side effect is a task: it runs in-process, with no broker to warn about.
+        register = json.dumps(
+            {
+                "query": "mutation($input: RegisterInput!) { register(input: $input) { email } }",
+                "variables": {
+                    "input": {"email": "new@example.com", "name": "New", "password": "x7-Kq!m2Lp"}
+                },
+            }
+        ).encode()
+        answer = urlopen(
+            Request(
+                f"http://127.0.0.1:{port}/graphql/",
+                data=register,
+                headers={"Content-Type": "application/json"},
+            ),
+            timeout=10,
+        )
+        assert json.loads(answer.read())["data"] == {"register": {"email": "new@example.com"}}
         output = (tmp_path / "dev.log").read_text()
+        assert "Subject: Welcome to the shop" in output
+        assert " WARNING " not in output and "Traceback" not in output, output
         assert "admin@example.com / admin-demo-password" in output
         assert "user@example.com / user-demo-password" in output
     finally:

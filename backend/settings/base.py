@@ -114,9 +114,12 @@ CHANNEL_LAYERS = {
     )
 }
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 # No broker (development): tasks run in-process, still only after the transaction commits.
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Celery still opens a producer for them: its in-memory transport (named, so kombu does not
+# warn about a missing host), never a network broker.
+IN_PROCESS_BROKER = "memory://localhost/"
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or IN_PROCESS_BROKER
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == IN_PROCESS_BROKER
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True

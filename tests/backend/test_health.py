@@ -22,7 +22,7 @@ def _redis_up() -> bool:
 
 @pytest.mark.django_db
 def test_healthy_without_a_broker(client, settings):
-    settings.CELERY_BROKER_URL = ""
+    settings.CELERY_BROKER_URL = settings.IN_PROCESS_BROKER
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "broker": "ok"}

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connections
 
 from apps.users.tokens import token_obtain
 from tests.factories import PASSWORD, UserFactory
@@ -89,6 +90,10 @@ def page(live_server, monkeypatch):
         page = context.new_page()
         page.set_default_timeout(15_000)
         yield page
+        # While Playwright's loop runs, the test's ORM calls got a connection of their own
+        # (Django keeps connections per context under a running loop): closed here, or it
+        # would keep the test database open past the session.
+        connections.close_all()
         browser.close()
     assert outside == [], f"GraphiQL reached outside the server (assets not local?): {outside}"
 
