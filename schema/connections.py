@@ -28,8 +28,8 @@ _NODE_LIMIT = (
 )
 _CURSOR = (
     "A keyset cursor: it holds the item's place in the ordering, so pages do not shift as "
-    "items come and go, and is valid only with the `ordering` it came from; any other "
-    "cursor is BAD_USER_INPUT."
+    "items come and go. Use it only with the `ordering` it came from; a malformed cursor is "
+    "BAD_USER_INPUT."
 )
 
 ARGUMENT_DESCRIPTIONS = {
@@ -72,12 +72,10 @@ ORDERING_VALUES = {
 PAGE_INFO = "Where a page lies in its list, and the cursors to the pages beside it."
 PAGE_INFO_FIELDS = {
     "has_next_page": (
-        "Whether items follow this page: always true before a `before` cursor, otherwise "
-        "read with the page."
+        "Whether items follow this page; always true when paging back from a `before` cursor."
     ),
     "has_previous_page": (
-        "Whether items precede this page: always true after an `after` cursor, otherwise "
-        "read with the page."
+        "Whether items precede this page; always true when paging on from an `after` cursor."
     ),
     "start_cursor": (
         "The first edge's cursor, null for an empty page: pass it as `before` for the page "
