@@ -30,7 +30,10 @@ def parse_money(value: object) -> Decimal:
 
 MONEY_SCALAR = strawberry.scalar(
     name="Decimal",
-    description='Money as a string with exactly two decimals, e.g. "19.90".',
+    description=(
+        'Money as a string with exactly two decimals, e.g. "19.90". Input takes a string or '
+        "an integer with at most two decimals; more, or a float, is BAD_USER_INPUT."
+    ),
     serialize=serialize_money,
     parse_value=parse_money,
 )
@@ -55,7 +58,10 @@ def parse_datetime(value: object) -> datetime:
 
 DATETIME_SCALAR = strawberry.scalar(
     name="DateTime",
-    description='ISO 8601 date and time with offset, e.g. "2026-11-24T15:20:16+00:00".',
+    description=(
+        'ISO 8601 date and time with offset, e.g. "2026-11-24T15:20:16+00:00". Input without '
+        "an offset is BAD_USER_INPUT."
+    ),
     serialize=serialize_datetime,
     parse_value=parse_datetime,
 )

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from django.conf import settings
@@ -16,10 +17,9 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from schema import pagination
+from schema import connections, pagination
 from schema.catalog.mutations import CatalogMutations
 from schema.catalog.queries import CatalogQueries
 from schema.errors import ErrorCodes
@@ -44,6 +44,7 @@ from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
 
 pagination.install()
+connections.describe_library_types()
 
 
 @strawberry.type
@@ -51,7 +52,17 @@ class NodeQueries:
     @strawberry.field(
         description="Any object by its global id; null when it does not exist or is not yours."
     )
-    def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+    def node(
+        self,
+        info: Info,
+        id: Annotated[
+            relay.GlobalID,
+            strawberry.argument(
+                description="A global id, as an `id` field returns it; a malformed one is "
+                "BAD_USER_INPUT."
+            ),
+        ],
+    ) -> relay.Node | None:
         pk_of(id, id.type_name)  # refuses a malformed key
         return id.resolve_node_sync(info, required=False)
 
@@ -91,9 +102,26 @@ def schema_extensions() -> list:
     return extensions
 
 
-Query = merge_types("Query", (NodeQueries, UserQueries, CatalogQueries, OrderQueries))
-Subscription = merge_types("Subscription", (OrderSubscriptions,))
-Mutation = merge_types("Mutation", (UserMutations, OrderMutations, CatalogMutations))
+@strawberry.type(description="Reads: the catalog, orders, users, and any object by its global id.")
+class Query(NodeQueries, UserQueries, CatalogQueries, OrderQueries):
+    pass
+
+
+@strawberry.type(
+    description="Writes, over POST only. Errors carry `extensions.code`; BAD_USER_INPUT also "
+    "`extensions.fields`, from input field name to messages."
+)
+class Mutation(UserMutations, OrderMutations, CatalogMutations):
+    pass
+
+
+@strawberry.type(
+    description="Live updates over a WebSocket on /graphql/ (graphql-transport-ws), the access "
+    "token in connection_init's payload; anonymous connections are refused."
+)
+class Subscription(OrderSubscriptions):
+    pass
+
 
 schema = strawberry.Schema(
     query=Query,

@@ -24,21 +24,33 @@ class ProductQuerySet(models.QuerySet["Product"]):
 
 
 class Product(models.Model):
-    """Something the shop sells, with its current price and units in stock."""
+    """Something the shop sells, with its current price and units in stock.
 
-    sku = models.CharField(max_length=64, unique=True, help_text="Stock keeping unit, unique.")
-    name = models.CharField(max_length=200, help_text="Product name.")
-    description = models.TextField(blank=True, default="", help_text="Long description.")
+    Everyone sees active products; inactive ones are shown to admins and on the orders holding them.
+    """
+
+    sku = models.CharField(
+        max_length=64, unique=True, help_text="Stock keeping unit, unique, 1 to 64 characters."
+    )
+    name = models.CharField(max_length=200, help_text="Product name, 1 to 200 characters.")
+    description = models.TextField(
+        blank=True, default="", help_text="Long description; empty when there is none."
+    )
     price = models.DecimalField(
         max_digits=10,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
-        help_text="Current unit price.",
+        help_text="Current unit price, more than 0.",
     )
     stock = models.IntegerField(
-        default=0, validators=[MinValueValidator(0)], help_text="Units available to order."
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="Units available to order, 0 or more.",
     )
-    is_active = models.BooleanField(default=True, help_text="Inactive products cannot be ordered.")
+    is_active = models.BooleanField(
+        default=True,
+        help_text="Inactive products cannot be ordered and only admins find them in the catalog.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

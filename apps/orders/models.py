@@ -25,10 +25,16 @@ class OrderQuerySet(models.QuerySet["Order"]):
 
 
 class Order(models.Model):
-    """A user's purchase of one or more products, processed in the background."""
+    """A user's purchase of one or more products, processed in the background.
+
+    Visible to the user who placed it and to admins.
+    """
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        help_text="The user who placed the order.",
     )
     status = models.CharField(
         max_length=10,
@@ -44,7 +50,10 @@ class Order(models.Model):
     )
     # Null, not "", when there is no failure: the API shows null and a constraint ties it to FAILED.
     failure_reason = models.CharField(  # noqa: DJ001
-        max_length=255, null=True, blank=True, help_text="Why processing failed; set when FAILED."
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="Why processing failed; null unless FAILED.",
     )
     idempotency_key = models.CharField(  # noqa: DJ001
         max_length=100,
@@ -56,7 +65,9 @@ class Order(models.Model):
         null=True, blank=True, help_text="When the confirmation email went out (sent once)."
     )
     created_at = models.DateTimeField(auto_now_add=True, help_text="When the order was placed.")
-    updated_at = models.DateTimeField(auto_now=True, help_text="Last change, e.g. of status.")
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text="When the order last changed, e.g. its status."
+    )
 
     objects = OrderQuerySet.as_manager()
 
@@ -98,9 +109,12 @@ class OrderItem(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(
-        "catalog.Product", on_delete=models.PROTECT, related_name="order_items"
+        "catalog.Product",
+        on_delete=models.PROTECT,
+        related_name="order_items",
+        help_text="The product ordered, shown even once it is deactivated.",
     )
-    quantity = models.PositiveIntegerField(help_text="Units ordered.")
+    quantity = models.PositiveIntegerField(help_text="Units ordered, 1 to 1,000.")
     unit_price = models.DecimalField(
         max_digits=10,
         decimal_places=2,

@@ -58,14 +58,22 @@ class ActiveUserManager(UserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person who signs in with an email address and places orders."""
+    """A person who signs in with an email address and places orders.
+
+    Visible to that user and to admins.
+    """
 
     email = models.EmailField(
-        unique=True, max_length=254, help_text="Login address, stored lower-case."
+        unique=True,
+        max_length=254,
+        help_text="Login address, unique ignoring case, stored lower-case.",
     )
-    name = models.CharField(max_length=100, help_text="Display name.")
+    name = models.CharField(max_length=100, help_text="Display name, 1 to 100 characters.")
     role = models.CharField(
-        max_length=10, choices=UserRole.choices, default=UserRole.USER, help_text="Access role."
+        max_length=10,
+        choices=UserRole.choices,
+        default=UserRole.USER,
+        help_text="Access role: what the user may see and do.",
     )
     is_active = models.BooleanField(
         default=True, help_text="Inactive users cannot sign in and their tokens stop working."

@@ -1,15 +1,26 @@
+from typing import Self
+
 import strawberry_django
 from django.db.models import Q, QuerySet
 from strawberry import auto
 
 from apps.catalog import models
+from schema.connections import FILTER_OPERATORS
 
 
-@strawberry_django.filter_type(models.Product, name="ProductFilter")
+@strawberry_django.filter_type(
+    models.Product,
+    name="ProductFilter",
+    description="Narrows a list of products: every field given must hold.",
+)
 class ProductFilter:
     is_active: bool | None = strawberry_django.filter_field(
         description="Honoured for admins; others only ever see active products."
     )
+    AND: Self | None = strawberry_django.filter_field(description=FILTER_OPERATORS["AND"])
+    OR: Self | None = strawberry_django.filter_field(description=FILTER_OPERATORS["OR"])
+    NOT: Self | None = strawberry_django.filter_field(description=FILTER_OPERATORS["NOT"])
+    DISTINCT: bool | None = strawberry_django.filter_field(description=FILTER_OPERATORS["DISTINCT"])
 
     @strawberry_django.filter_field(description="Case-insensitive substring of sku or name.")
     def search(self, queryset: QuerySet, value: str, prefix: str) -> tuple[QuerySet, Q]:
@@ -22,8 +33,12 @@ class ProductFilter:
         return queryset, Q(**{f"{prefix}stock__gt": 0}) if value else Q(**{f"{prefix}stock": 0})
 
 
-@strawberry_django.order_type(models.Product, name="ProductOrder")
+@strawberry_django.order_type(
+    models.Product,
+    name="ProductOrder",
+    description="One sort key of a list of products: set one field.",
+)
 class ProductOrder:
-    name: auto
-    price: auto
-    sku: auto
+    name: auto = strawberry_django.order_field(description="By product name.")
+    price: auto = strawberry_django.order_field(description="By current unit price.")
+    sku: auto = strawberry_django.order_field(description="By stock keeping unit.")

@@ -1,14 +1,14 @@
 import strawberry
-import strawberry_django
 
+from schema import connections
 from schema.catalog.filters import ProductFilter, ProductOrder
 from schema.catalog.types import ProductConnection
 
 
 @strawberry.type
 class CatalogQueries:
-    products: ProductConnection = strawberry_django.connection(
+    products: ProductConnection = connections.connection(
         filters=ProductFilter,
         ordering=ProductOrder,
-        description="The catalog: active products, and inactive ones too for an ADMIN.",
+        description="The catalog, for anyone: active products, and inactive ones too for an ADMIN.",
     )

@@ -1,3 +1,5 @@
+from typing import Annotated
+
 import strawberry
 from django.db import transaction
 from strawberry import Info, relay
@@ -11,37 +13,49 @@ from schema.permissions import IsAuthenticated, require
 from schema.results import reload_for_selection
 
 
-@strawberry.input
+@strawberry.input(description="One line of an order: a product and how many units.")
 class OrderItemInput:
-    product_id: relay.GlobalID
-    quantity: int
+    product_id: relay.GlobalID = strawberry.field(description="An active product's global id.")
+    quantity: int = strawberry.field(
+        description="Units, at least 1; lines of the same product are added up, to at most 1,000."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="What to order.")
 class CreateOrderInput:
-    items: list[OrderItemInput]
+    items: list[OrderItemInput] = strawberry.field(
+        description="1 to 50 distinct products once repeated products are merged."
+    )
     idempotency_key: str | None = strawberry.field(
         default=None,
         description=(
             "Your key for this placement (1 to 100 of A-Z a-z 0-9 . _ -): sent again within "
             "24 hours, it returns the order it placed instead of a second one; with other "
-            "items it is CONFLICT."
+            "items it is CONFLICT. Retry with it after a timeout or a network error."
         ),
     )
 
 
-@strawberry.input
+@strawberry.input(description="The order to cancel.")
 class CancelOrderInput:
-    id: relay.GlobalID
+    id: relay.GlobalID = strawberry.field(description="The order's global id.")
 
 
 @strawberry.type
 class OrderMutations:
     @strawberry.mutation(
-        description="Places an order as PENDING; it is processed in the background.",
+        description="Places an order for the caller, with the products' current prices, and "
+        "returns it PENDING; stock is reserved in the background (see orderUpdated). "
+        "UNAUTHENTICATED when anonymous; BAD_USER_INPUT for items out of bounds, a product "
+        "that is unknown or inactive, or a malformed idempotencyKey; CONFLICT for an "
+        "idempotencyKey that placed an order of other items.",
         extensions=[require(IsAuthenticated())],
     )
-    def create_order(self, info: Info, input: CreateOrderInput) -> OrderType:
+    def create_order(
+        self,
+        info: Info,
+        input: Annotated[CreateOrderInput, strawberry.argument(description="What to order.")],
+    ) -> OrderType:
         lines = []
         for line in input.items:
             product_id = pk_of(line.product_id, "Product", field="items")
@@ -62,10 +76,16 @@ class OrderMutations:
             return reload_for_selection(order, info)
 
     @strawberry.mutation(
-        description="Cancels a PENDING or CONFIRMED order; a confirmed order's stock returns.",
+        description="Cancels a PENDING or CONFIRMED order, the caller's own or any for an "
+        "ADMIN; a confirmed order's stock returns. CONFLICT for a FAILED or CANCELLED order, "
+        "NOT_FOUND for one you cannot see, UNAUTHENTICATED when anonymous.",
         extensions=[require(IsAuthenticated())],
     )
-    def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderType:
+    def cancel_order(
+        self,
+        info: Info,
+        input: Annotated[CancelOrderInput, strawberry.argument(description="The order to cancel.")],
+    ) -> OrderType:
         try:
             order_id = pk_of(input.id, "Order")
             if order_id is None:

@@ -1,4 +1,5 @@
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from asgiref.sync import sync_to_async
@@ -25,10 +26,13 @@ def _load(order_id: int, info: Info) -> Order | None:
 @strawberry.type
 class OrderSubscriptions:
     @strawberry.subscription(
-        description="The order now, then once per status change (owner or ADMIN)."
+        description="The order as it is now, then again after each status change; its owner "
+        "or an ADMIN only, NOT_FOUND for an order you cannot see."
     )
     async def order_updated(
-        self, info: Info, id: relay.GlobalID
+        self,
+        info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="The order's global id.")],
     ) -> AsyncGenerator[OrderType, None]:
         order_id = pk_of(id, "Order")
         if order_id is None:

@@ -1,3 +1,4 @@
+import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
@@ -15,12 +16,32 @@ from schema.context import get_viewer
 if TYPE_CHECKING:
     from schema.users.types import UserType
 
-OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
+
+@strawberry.enum(name="OrderStatus", description="Where an order is in its lifecycle.")
+class OrderStatus(enum.Enum):
+    PENDING = strawberry.enum_value(
+        models.OrderStatus.PENDING.value,
+        description="Placed; its stock is being reserved in the background.",
+    )
+    CONFIRMED = strawberry.enum_value(
+        models.OrderStatus.CONFIRMED.value,
+        description="Stock reserved for every item; a confirmation email goes out.",
+    )
+    FAILED = strawberry.enum_value(
+        models.OrderStatus.FAILED.value,
+        description="Not fulfilled and nothing reserved; failureReason says why.",
+    )
+    CANCELLED = strawberry.enum_value(
+        models.OrderStatus.CANCELLED.value,
+        description="Cancelled by its owner or an admin; a confirmed order's stock was returned.",
+    )
 
 
 @strawberry_django.type(models.OrderItem, name="OrderItem")
 class OrderItemType:
-    id: strawberry.ID = strawberry_django.field(field_name="pk")
+    id: strawberry.ID = strawberry_django.field(
+        field_name="pk", description="This item's id; not a global id, so `node` does not take it."
+    )
     # Joined to the item, every column: an item's product needs no query of its own (its
     # type's prefetch then finds it loaded). Visibility is the order's: `ProductType`
     # narrows nothing on this path.
@@ -44,7 +65,9 @@ class OrderType(relay.Node):
     failure_reason: str | None
     created_at: datetime
     updated_at: datetime
-    items: list[OrderItemType]
+    items: list[OrderItemType] = strawberry_django.field(
+        description="The order's items, one per product (repeated products merged)."
+    )
     item_count: int = strawberry_django.field(
         annotate={"item_count": lambda info: order_selectors.item_count_by_order()},
         description="Sum of item quantities.",

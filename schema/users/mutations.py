@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import Info, relay
@@ -13,45 +14,63 @@ from schema.results import reload_for_selection
 from schema.users.types import UserType
 
 
-@strawberry.type
+@strawberry.type(
+    description="A signed-in session: an access token and the refresh token to renew it."
+)
 class TokenPair:
     access_token: str = strawberry.field(
-        description="Send as `Authorization: Bearer <accessToken>`."
+        description="Send as `Authorization: Bearer <accessToken>` until accessExpiresAt."
     )
-    refresh_token: str = strawberry.field(description="Single use: refreshing rotates it.")
-    access_expires_at: datetime
+    refresh_token: str = strawberry.field(
+        description="Single use: refreshToken trades it for a new pair; revokeToken ends it."
+    )
+    access_expires_at: datetime = strawberry.field(
+        description="When the access token stops working (15 minutes after issue by default)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new account.")
 class RegisterInput:
-    email: str
-    name: str
-    password: str
-
-
-@strawberry.input
-class ObtainTokenInput:
-    email: str
-    password: str
-
-
-@strawberry.input
-class RefreshTokenInput:
-    refresh_token: str
-
-
-@strawberry.input
-class UpdateProfileInput:
-    name: str | None = None
-    password: str | None = None
-    current_password: str | None = strawberry.field(
-        default=None, description="Required to change the password."
+    email: str = strawberry.field(
+        description="Login address; unique ignoring case and stored lower-case."
+    )
+    name: str = strawberry.field(description="Display name, 1 to 100 characters once trimmed.")
+    password: str = strawberry.field(
+        description="At least 8 characters, not a common password, not only digits, and not "
+        "too like the email."
     )
 
 
-@strawberry.input
+@strawberry.input(description="The credentials to sign in with.")
+class ObtainTokenInput:
+    email: str = strawberry.field(description="Login address, in any case.")
+    password: str = strawberry.field(description="The account's password.")
+
+
+@strawberry.input(description="A refresh token, as obtainToken or refreshToken returned it.")
+class RefreshTokenInput:
+    refresh_token: str = strawberry.field(description="The refresh token.")
+
+
+@strawberry.input(description="Changes to the caller's profile; omitted fields stay as they are.")
+class UpdateProfileInput:
+    name: str | None = strawberry.field(
+        default=None, description="New display name, 1 to 100 characters once trimmed."
+    )
+    password: str | None = strawberry.field(
+        default=None,
+        description="New password, by register's rules; needs currentPassword. Every other "
+        "session's refresh tokens are revoked.",
+    )
+    current_password: str | None = strawberry.field(
+        default=None,
+        description="Required to change the password; missing or wrong, BAD_USER_INPUT.",
+    )
+
+
+@strawberry.input(description="The user to deactivate.")
 class DeactivateUserInput:
-    id: relay.GlobalID
+    id: relay.GlobalID = strawberry.field(description="The user's global id.")
 
 
 def _token_pair(pair: tokens.TokenPair) -> TokenPair:
@@ -64,13 +83,27 @@ def _token_pair(pair: tokens.TokenPair) -> TokenPair:
 
 @strawberry.type
 class UserMutations:
-    @strawberry.mutation(description="Creates a USER account; a welcome email follows.")
-    def register(self, info: Info, input: RegisterInput) -> UserType:
+    @strawberry.mutation(
+        description="Creates a USER account, for anyone; a welcome email follows. "
+        "BAD_USER_INPUT for an invalid or taken email, a name out of bounds or a weak password."
+    )
+    def register(
+        self,
+        info: Info,
+        input: Annotated[RegisterInput, strawberry.argument(description="The new account.")],
+    ) -> UserType:
         user = services.user_register(email=input.email, name=input.name, password=input.password)
         return reload_for_selection(user, info)
 
-    @strawberry.mutation(description="Signs in: a new access and refresh token pair.")
-    def obtain_token(self, input: ObtainTokenInput) -> TokenPair:
+    @strawberry.mutation(
+        description="Signs in, for anyone: a new access and refresh token pair. "
+        "UNAUTHENTICATED for a wrong email or password or a deactivated account; after 5 "
+        "failures for one email within 15 minutes, TOO_MANY_REQUESTS until the window passes."
+    )
+    def obtain_token(
+        self,
+        input: Annotated[ObtainTokenInput, strawberry.argument(description="The credentials.")],
+    ) -> TokenPair:
         try:
             return _token_pair(tokens.token_obtain(email=input.email, password=input.password))
         except tokens.TooManyAttempts:
@@ -78,22 +111,45 @@ class UserMutations:
         except tokens.InvalidCredentials:
             raise Unauthenticated("Wrong email or password.") from None
 
-    @strawberry.mutation(description="Rotates a refresh token: the old one stops working.")
-    def refresh_token(self, input: RefreshTokenInput) -> TokenPair:
+    @strawberry.mutation(
+        description="Trades a refresh token for a new pair; the old one stops working. "
+        "UNAUTHENTICATED for an unknown, spent, expired or revoked token or a deactivated "
+        "account; a spent token presented again also revokes every token of its sign-in."
+    )
+    def refresh_token(
+        self,
+        input: Annotated[
+            RefreshTokenInput, strawberry.argument(description="The refresh token to spend.")
+        ],
+    ) -> TokenPair:
         try:
             return _token_pair(tokens.token_refresh(refresh_token=input.refresh_token))
         except tokens.InvalidToken:
             raise Unauthenticated("Invalid refresh token.") from None
 
-    @strawberry.mutation(description="Ends a refresh token at once (logout).")
-    def revoke_token(self, input: RefreshTokenInput) -> bool:
+    @strawberry.mutation(
+        description="Signs out, for anyone holding the token: it stops working at once. true "
+        "when it ended a token, false when the token was not usable anyway."
+    )
+    def revoke_token(
+        self,
+        input: Annotated[
+            RefreshTokenInput, strawberry.argument(description="The refresh token to end.")
+        ],
+    ) -> bool:
         return tokens.token_revoke(refresh_token=input.refresh_token)
 
     @strawberry.mutation(
-        description="Changes the caller's name or password.",
+        description="Changes the caller's name or password; UNAUTHENTICATED when anonymous. "
+        "BAD_USER_INPUT for a name out of bounds, a weak password, or a missing or wrong "
+        "currentPassword.",
         extensions=[require(IsAuthenticated())],
     )
-    def update_profile(self, info: Info, input: UpdateProfileInput) -> UserType:
+    def update_profile(
+        self,
+        info: Info,
+        input: Annotated[UpdateProfileInput, strawberry.argument(description="The changes.")],
+    ) -> UserType:
         user = services.user_update_profile(
             user=get_viewer(info),
             name=input.name,
@@ -104,10 +160,18 @@ class UserMutations:
         return reload_for_selection(user, info)
 
     @strawberry.mutation(
-        description="Deactivates a user and ends its tokens (ADMIN).",
+        description="Deactivates a user: it can no longer sign in and its tokens stop working. "
+        "ADMIN only (FORBIDDEN for others, UNAUTHENTICATED when anonymous); NOT_FOUND for an "
+        "unknown user, CONFLICT for your own account.",
         extensions=[require(IsAdmin())],
     )
-    def deactivate_user(self, info: Info, input: DeactivateUserInput) -> UserType:
+    def deactivate_user(
+        self,
+        info: Info,
+        input: Annotated[
+            DeactivateUserInput, strawberry.argument(description="The user to deactivate.")
+        ],
+    ) -> UserType:
         user = object_of(input.id, "User", User.objects.all())
         if user.pk == get_viewer(info).pk:
             raise Conflict("You cannot deactivate your own account.")

@@ -4,6 +4,7 @@ from strawberry import Info
 from strawberry_django.relay import DjangoCursorConnection
 
 from apps.users import models
+from schema import connections
 from schema.context import get_viewer
 from schema.permissions import IsAdmin, require
 from schema.users.filters import UserFilter, UserOrder
@@ -12,14 +13,15 @@ from schema.users.types import UserType
 
 @strawberry.type
 class UserQueries:
-    users: DjangoCursorConnection[UserType] = strawberry_django.connection(
+    users: DjangoCursorConnection[UserType] = connections.connection(
         filters=UserFilter,
         ordering=UserOrder,
         extensions=[require(IsAdmin())],
-        description="Every user (ADMIN only).",
+        description="Every user. ADMIN only: others get FORBIDDEN, anonymous callers "
+        "UNAUTHENTICATED.",
     )
 
-    @strawberry_django.field(description="The signed-in user, or null when anonymous.")
+    @strawberry_django.field(description="The signed-in user; null for an anonymous caller.")
     def me(self, info: Info) -> UserType | None:
         viewer = get_viewer(info)
         if not viewer.is_authenticated:

@@ -1,3 +1,4 @@
+import enum
 from decimal import Decimal
 
 import strawberry
@@ -7,11 +8,22 @@ from strawberry_django.relay import DjangoCursorConnection
 
 from apps.orders import selectors as order_selectors
 from apps.users import models
+from schema import connections
 from schema.context import get_viewer
 from schema.orders.filters import OrderFilter, OrderOrder
 from schema.orders.types import OrderType
 
-UserRole = strawberry.enum(models.UserRole, name="UserRole")
+
+@strawberry.enum(name="UserRole", description="What a user may see and do.")
+class UserRole(enum.Enum):
+    ADMIN = strawberry.enum_value(
+        models.UserRole.ADMIN.value,
+        description="Sees and manages every user, product and order.",
+    )
+    USER = strawberry.enum_value(
+        models.UserRole.USER.value,
+        description="Sees the active catalog, their own profile and their own orders.",
+    )
 
 
 @strawberry_django.type(models.User, name="User")
@@ -22,7 +34,7 @@ class UserType(relay.Node):
     role: UserRole
     is_active: auto
     date_joined: auto
-    orders: DjangoCursorConnection[OrderType] = strawberry_django.connection(
+    orders: DjangoCursorConnection[OrderType] = connections.connection(
         filters=OrderFilter, ordering=OrderOrder, description="This user's orders."
     )
     order_count: int = strawberry_django.field(
