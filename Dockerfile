@@ -11,5 +11,9 @@ COPY . .
 RUN DJANGO_SETTINGS_MODULE=backend.settings.production SECRET_KEY=collectstatic-only ALLOWED_HOSTS=build REDIS_URL=redis://build \
     python manage.py collectstatic --no-input
 
+# Runs as a user without privileges: the app only reads its files.
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app
+USER app
+
 EXPOSE 8000
 CMD ["gunicorn", "backend.asgi:application"]

@@ -1,6 +1,11 @@
 """The compose file and the gunicorn config, checked without a Docker engine."""
 
 import gc
+import os
+import re
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -8,24 +13,99 @@ import yaml
 from backend.gc_tuning import THRESHOLDS
 
 ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY = "k7#Jq2!vR9wL0pZ4xT6bN1mC8sD3fG5hY-compose-test-key-long-enough"
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
 def test_compose_runs_web_worker_and_beat_on_one_configuration():
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    services = compose["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
-    django_services = [services[name] for name in ("web", "worker", "beat")]
+    services = compose()["services"]
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    django_services = [services[name] for name in ("migrate", "web", "worker", "beat")]
     environments = [s["environment"] for s in django_services]
-    assert environments[0] == environments[1] == environments[2]
+    assert all(environment == environments[0] for environment in environments)
     assert environments[0]["CELERY_BROKER_URL"].startswith("redis://redis:")
-    assert "migrate" in services["web"]["command"]
-    assert "gunicorn backend.asgi:application" in services["web"]["command"]
+    assert services["web"]["command"] == "gunicorn backend.asgi:application"
     assert services["worker"]["command"].startswith("celery -A backend worker")
     assert services["beat"]["command"].startswith("celery -A backend beat")
-    for service in django_services:
-        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert "healthcheck" in services["postgres"] and "healthcheck" in services["redis"]
-    assert set(compose["volumes"]) == {"postgres-data", "redis-data"}
+    assert set(compose()["volumes"]) == {"postgres-data", "redis-data"}
+
+
+def test_compose_starts_the_app_only_after_migrations_succeeded():
+    services = compose()["services"]
+    assert services["migrate"]["command"] == "python manage.py migrate --no-input"
+    assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert services["migrate"]["restart"] == "no"
+    for name in ("web", "worker", "beat"):
+        depends_on = services[name]["depends_on"]
+        assert depends_on["migrate"] == {"condition": "service_completed_successfully"}, name
+        assert depends_on["postgres"]["condition"] == "service_healthy", name
+
+
+def test_the_image_runs_as_a_user_without_privileges():
+    lines = [line.split() for line in (ROOT / "Dockerfile").read_text().splitlines() if line]
+    users = [words[1] for words in lines if words[0] == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    # The user is switched to after everything that needs root (installing, collectstatic).
+    last_user = max(i for i, words in enumerate(lines) if words[0] == "USER")
+    assert all(words[0] != "RUN" for words in lines[last_user + 1 :])
+
+
+def compose_environment() -> dict[str, str]:
+    """The Django services' environment as compose resolves it with only SECRET_KEY given."""
+    resolved = {}
+    for name, value in compose()["x-django"]["environment"].items():
+        value = str(value)
+        match = re.fullmatch(r"\$\{(\w+)(?::-([^}]*)|:\?[^}]*)\}", value)
+        if match:
+            value = SECRET_KEY if match.group(1) == "SECRET_KEY" else match.group(2) or ""
+        resolved[name] = value
+    return resolved
+
+
+def test_check_deploy_is_clean_with_composes_settings():
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    environment |= compose_environment()
+    assert environment["DJANGO_SETTINGS_MODULE"] == "backend.settings.production"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_does_not_install_or_load_daphne():
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    environment |= compose_environment()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(','.join(settings.INSTALLED_APPS))",
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "daphne" not in result.stdout.split(",")
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    (project,) = [p for p in lock["package"] if p["name"] == "shop-graphql"]
+    assert "daphne" not in {d["name"] for d in project.get("dependencies", [])}
+    assert "daphne" in {d["name"] for d in project["dev-dependencies"]["dev"]}
 
 
 def test_gunicorn_serves_the_asgi_app_with_uvicorn_workers():

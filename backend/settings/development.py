@@ -5,6 +5,10 @@ import importlib.util
 from backend.settings.base import *  # noqa: F403
 from backend.settings.base import env
 
+# First: `runserver` serves the ASGI app with daphne, WebSocket subscriptions included
+# (deployments serve it with gunicorn and uvicorn workers; daphne is a dev dependency).
+INSTALLED_APPS = ["daphne", *INSTALLED_APPS]  # noqa: F405
+
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-development-only-key")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
