@@ -3,9 +3,9 @@ from datetime import datetime
 import strawberry
 from strawberry import Info, relay
 
-from apps.users import services, tokens
+from apps.users import login_limits, services, tokens
 from apps.users.models import User
-from schema.context import get_viewer
+from schema.context import get_client_address, get_viewer
 from schema.errors import Conflict, TooManyRequests, Unauthenticated
 from schema.ids import object_of
 from schema.permissions import IsAdmin, IsAuthenticated, require
@@ -70,13 +70,20 @@ class UserMutations:
         return reload_for_selection(user, info)
 
     @strawberry.mutation(description="Signs in: a new access and refresh token pair.")
-    def obtain_token(self, input: ObtainTokenInput) -> TokenPair:
+    def obtain_token(self, info: Info, input: ObtainTokenInput) -> TokenPair:
         try:
-            return _token_pair(tokens.token_obtain(email=input.email, password=input.password))
-        except tokens.TooManyAttempts:
-            raise TooManyRequests("Too many failed attempts; try again later.") from None
+            pair = tokens.token_obtain(
+                email=input.email,
+                password=input.password,
+                client_address=get_client_address(info),
+            )
+        except login_limits.TooManyAttempts as refusal:
+            raise TooManyRequests(
+                "Too many failed attempts; try again later.", retry_after=refusal.retry_after
+            ) from None
         except tokens.InvalidCredentials:
             raise Unauthenticated("Wrong email or password.") from None
+        return _token_pair(pair)
 
     @strawberry.mutation(description="Rotates a refresh token: the old one stops working.")
     def refresh_token(self, input: RefreshTokenInput) -> TokenPair:
