@@ -100,14 +100,17 @@ def obtain(email: str, password: str, *, address: str, forwarded_for: str | None
     return response
 
 
-def test_five_failures_for_an_email_from_an_address_are_too_many_requests_there_only():
+def test_five_failures_for_an_email_from_an_address_are_too_many_requests_there_only(
+    django_assert_num_queries,
+):
     UserFactory(email="ann@example.com")
     for _ in range(5):
         failed = obtain("ann@example.com", "x", address="203.0.113.7")
         assert codes(failed.json()) == ["UNAUTHENTICATED"]
         assert "Retry-After" not in failed
 
-    locked = obtain("ANN@example.com", PASSWORD, address="203.0.113.7")
+    with django_assert_num_queries(0):  # refused before the password is looked at
+        locked = obtain("ANN@example.com", PASSWORD, address="203.0.113.7")
     assert locked.json()["data"] is None
     [error] = locked.json()["errors"]
     assert error["extensions"]["code"] == "TOO_MANY_REQUESTS"
@@ -129,11 +132,9 @@ def test_an_address_with_too_many_failures_is_too_many_requests_for_every_email(
         ]
     locked = obtain("ann@example.com", PASSWORD, address="203.0.113.7")
     [error] = locked.json()["errors"]
-    assert error["extensions"] | {"retryAfter": None} == {
-        "code": "TOO_MANY_REQUESTS",
-        "retryAfter": None,
-    }
-    assert 0 < error["extensions"]["retryAfter"] <= 900
+    assert set(error["extensions"]) == {"code", "retryAfter"}
+    assert error["extensions"]["code"] == "TOO_MANY_REQUESTS"
+    assert error["extensions"]["retryAfter"] in (899, 900)
     assert locked["Retry-After"] == str(error["extensions"]["retryAfter"])
     assert "errors" not in obtain("ann@example.com", PASSWORD, address="198.51.100.23").json()
 
