@@ -3,7 +3,8 @@
 import os
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
-worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn's worker, minus its reading of X-Forwarded-For: the app does that (TRUSTED_PROXY_COUNT).
+worker_class = "backend.gunicorn_worker.UvicornWorker"
 # Each worker holds its own PostgreSQL connections: size the database for workers x threads.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
@@ -12,7 +13,6 @@ keepalive = 5
 # No access log: RequestTimingMiddleware already logs one JSON line per request, with its id.
 accesslog = None
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def post_worker_init(worker) -> None:

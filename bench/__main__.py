@@ -151,8 +151,8 @@ def operations(only: set[str] | None) -> tuple[list[Operation], list[Operation]]
     from apps.users.tokens import token_obtain
     from schema.operations import operation
 
-    admin = token_obtain(email=ADMIN[0], password=ADMIN[1]).access_token
-    user = token_obtain(email=USER[0], password=USER[1]).access_token
+    admin = token_obtain(email=ADMIN[0], password=ADMIN[1], client_address="127.0.0.1").access_token
+    user = token_obtain(email=USER[0], password=USER[1], client_address="127.0.0.1").access_token
     order = Order.objects.filter(user=User.objects.get(email=USER[0])).order_by("pk").first()
     order_id = base64.b64encode(f"Order:{order.pk}".encode()).decode()
     ops = [

@@ -78,7 +78,18 @@ class Conflict(ApiError):
 
 
 class TooManyRequests(ApiError):
+    """Refused for now; `extensions.retryAfter` (whole seconds) says when to try again, and
+    the HTTP response's `Retry-After` header too (schema/views.py)."""
+
     code = ErrorCode.TOO_MANY_REQUESTS
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {**super().extensions, "retryAfter": self.retry_after}
 
 
 def fields_from_validation_error(error: DjangoValidationError) -> dict[str, list[str]]:

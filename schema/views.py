@@ -20,8 +20,10 @@ from strawberry.django.views import GraphQLView
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from backend.client_address import client_address_of_request
 from backend.request_id import current_request_id
 from schema import operations, persisted_queries
+from schema.context import Context
 from schema.errors import ErrorCode
 
 GRAPHIQL_FRONTEND = Path(settings.BASE_DIR) / "frontend" / "graphiql"
@@ -65,6 +67,18 @@ def _csrf_rejection(request):
 logger = logging.getLogger("schema.errors")
 
 
+def _retry_after(response_data: dict | list[dict]) -> int | None:
+    """The longest `extensions.retryAfter` among the errors of a response (a batch too)."""
+    results = response_data if isinstance(response_data, list) else [response_data]
+    waits = [
+        error["extensions"]["retryAfter"]
+        for result in results
+        for error in result.get("errors") or ()
+        if "retryAfter" in (error.get("extensions") or {})
+    ]
+    return max(waits, default=None)
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class ApiGraphQLView(GraphQLView):
     """GraphQL over HTTP at /graphql/; GraphiQL where settings enable it; Apollo's automatic
@@ -85,6 +99,19 @@ class ApiGraphQLView(GraphQLView):
             if not isinstance(body, dict | list):
                 return HttpResponseBadRequest("The request body must be a JSON object.")
         return super().dispatch(request, *args, **kwargs)
+
+    def get_context(self, request, response) -> Context:
+        # The one place an HTTP request's client address is resolved; resolvers read it here.
+        return Context(
+            request=request, response=response, client_address=client_address_of_request(request)
+        )
+
+    def create_response(self, response_data, sub_response):
+        response = super().create_response(response_data, sub_response)
+        # A refusal that says when to come back (TOO_MANY_REQUESTS) says it in HTTP too.
+        if (retry_after := _retry_after(response_data)) is not None:
+            response["Retry-After"] = str(retry_after)
+        return response
 
     def render_graphql_ide(self, request):
         # GraphiQL sends the csrftoken cookie back as X-CSRFToken for session users.

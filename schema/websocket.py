@@ -16,6 +16,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from apps.orders.events import ORDER_UPDATED
 from apps.users.models import User
 from apps.users.tokens import InvalidToken, access_token_verify
+from backend.client_address import client_address_of_scope
 
 # Events waiting for one subscription; past this a slow client's surplus is dropped (each
 # event only says "reload the order", so the next one still brings the latest state).
@@ -25,9 +26,10 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 
 @dataclass
 class SubscriptionContext:
-    """What resolvers get as `info.context`: `request.user` as over HTTP."""
+    """What resolvers get as `info.context`: `request.user` and `client_address` as over HTTP."""
 
     request: "OrderUpdatesConsumer"
+    client_address: str
     connection_params: dict[str, Any] | None = field(default=None)
 
     @property
@@ -55,7 +57,9 @@ class OrderUpdatesConsumer(GraphQLWSConsumer):
         )
 
     async def get_context(self, request, response) -> SubscriptionContext:
-        return SubscriptionContext(request=request)
+        return SubscriptionContext(
+            request=request, client_address=client_address_of_scope(self.scope)
+        )
 
     async def on_ws_connect(self, context: SubscriptionContext) -> None:
         header = str((context.connection_params or {}).get("Authorization", ""))

@@ -111,8 +111,20 @@ def test_production_does_not_install_or_load_daphne():
 def test_gunicorn_serves_the_asgi_app_with_uvicorn_workers():
     namespace: dict = {}
     exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
-    assert namespace["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert namespace["worker_class"] == "backend.gunicorn_worker.UvicornWorker"
     assert namespace["bind"] == "0.0.0.0:8000"
+    assert "forwarded_allow_ips" not in namespace
+
+
+def test_the_uvicorn_worker_leaves_x_forwarded_for_to_the_app():
+    """uvicorn would otherwise take the client from X-Forwarded-For whenever the peer is
+    127.0.0.1: any client on the host could pick its own address (TRUSTED_PROXY_COUNT)."""
+    from uvicorn_worker import UvicornWorker as Upstream
+
+    from backend.gunicorn_worker import UvicornWorker
+
+    assert issubclass(UvicornWorker, Upstream)
+    assert UvicornWorker.CONFIG_KWARGS == {**Upstream.CONFIG_KWARGS, "proxy_headers": False}
 
 
 def test_each_gunicorn_worker_freezes_the_loaded_app_out_of_garbage_collection():

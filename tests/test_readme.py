@@ -43,8 +43,7 @@ def run(block: list[str], base_url: str, product_id: str) -> list[dict]:
     """Runs a block's commands in one shell, as a reader pasting them would; the JSON each
     printed (assignments print nothing)."""
     script = "set -euo pipefail\n" + "".join(
-        f"{command}\necho\n" if command.startswith("curl") else f"{command}\n"
-        for command in block
+        f"{command}\necho\n" if command.startswith("curl") else f"{command}\n" for command in block
     )
     script = script.replace("http://127.0.0.1:8000", base_url)
     script = script.replace(EXAMPLE_PRODUCT_ID, product_id)

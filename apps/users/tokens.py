@@ -3,7 +3,8 @@
 Access tokens are short-lived JWTs checked on every request against the user's
 `is_active`. Refresh tokens are opaque random strings stored as SHA-256 hashes, single
 use: a refresh spends one and issues the next of the same family; presenting a spent
-one again means it was stolen or replayed, so the whole family is revoked.
+one again means it was stolen or replayed, so the whole family is revoked. Logins are
+limited by `login_limits`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from datetime import datetime, timedelta
 import jwt
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from apps.users import login_limits
 from apps.users.models import RefreshToken, User
 
 
@@ -30,10 +31,6 @@ class InvalidToken(Exception):
 
 class InvalidCredentials(Exception):
     """Wrong email or password, or a deactivated account."""
-
-
-class TooManyAttempts(Exception):
-    """Too many failed logins for one email within the window."""
 
 
 @dataclass(frozen=True)
@@ -79,28 +76,14 @@ def _issue(user: User, family: uuid.UUID) -> TokenPair:
     return TokenPair(access_token, refresh_token, access_expires_at.replace(microsecond=0))
 
 
-def _failures_key(email: str) -> str:
-    return (
-        "login-failures:" + hashlib.sha256(User.objects.normalize_email(email).encode()).hexdigest()
-    )
-
-
-def token_obtain(*, email: str, password: str) -> TokenPair:
-    """A new token family for valid credentials; refused while the email is rate limited."""
-    key = _failures_key(email)
-    # Counted before the password is checked: guesses sent in parallel cannot all get past
-    # the limit while the first ones are still being checked.
-    cache.add(key, 0, timeout=settings.LOGIN_FAILURE_WINDOW)
-    try:
-        attempts = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, attempts := 1, timeout=settings.LOGIN_FAILURE_WINDOW)
-    if attempts > settings.LOGIN_MAX_FAILURES:
-        raise TooManyAttempts
+def token_obtain(*, email: str, password: str, client_address: str) -> TokenPair:
+    """A new token family for valid credentials; refused (`login_limits.TooManyAttempts`)
+    while the email from this address, or this address, has failed too often."""
+    attempt = login_limits.login_attempt_start(email=email, client_address=client_address)
     user = authenticate(email=User.objects.normalize_email(email), password=password)
     if user is None:
-        raise InvalidCredentials
-    cache.delete(key)
+        raise InvalidCredentials  # the attempt stays counted
+    login_limits.login_attempt_succeeded(attempt)
     return _issue(user, uuid.uuid4())
 
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -176,6 +177,17 @@ JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default="")
 JWT_ALGORITHM = env("JWT_ALGORITHM", default="HS256")
 ACCESS_TOKEN_LIFETIME = env.int("ACCESS_TOKEN_LIFETIME", default=15 * 60)
 REFRESH_TOKEN_LIFETIME = env.int("REFRESH_TOKEN_LIFETIME", default=7 * 24 * 60 * 60)
-# obtainToken: after this many failures for one email within the window, refuse it.
+# obtainToken (apps/users/login_limits.py): failed logins allowed within the window (seconds)
+# for one email from one client address, and for one client address whatever the emails.
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=100)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
+if min(LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, LOGIN_FAILURE_WINDOW) < 1:
+    raise ImproperlyConfigured("LOGIN_MAX_FAILURES* and LOGIN_FAILURE_WINDOW must be at least 1.")
+
+# The client address (login limits) is the peer's, or, behind this many proxies that each
+# append the address they received from to X-Forwarded-For, that many entries from its right
+# (backend/client_address.py). The app must then be reachable only through those proxies.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")

@@ -27,7 +27,7 @@ DEBUG_TOOLBAR = env.bool("DEBUG_TOOLBAR", default=DEBUG) and bool(
     importlib.util.find_spec("debug_toolbar")
 )
 if DEBUG_TOOLBAR:
-    INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar"]  # noqa: F405
+    INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar"]
     # Early (after request timing and the body-size limit), as the toolbar asks.
     MIDDLEWARE = [
         *MIDDLEWARE[:2],  # noqa: F405

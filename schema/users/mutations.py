@@ -4,9 +4,9 @@ from typing import Annotated
 import strawberry
 from strawberry import Info, relay
 
-from apps.users import services, tokens
+from apps.users import login_limits, services, tokens
 from apps.users.models import User
-from schema.context import get_viewer
+from schema.context import get_client_address, get_viewer
 from schema.errors import Conflict, TooManyRequests, Unauthenticated
 from schema.ids import object_of
 from schema.permissions import IsAdmin, IsAuthenticated, require
@@ -97,19 +97,30 @@ class UserMutations:
 
     @strawberry.mutation(
         description="Signs in, for anyone: a new access and refresh token pair. "
-        "UNAUTHENTICATED for a wrong email or password or a deactivated account; after 5 "
-        "failures for one email within 15 minutes, TOO_MANY_REQUESTS until the window passes."
+        "UNAUTHENTICATED for a wrong email or password or a deactivated account. After 5 "
+        "failures for one email from one client address within 15 minutes, that pair gets "
+        "TOO_MANY_REQUESTS until the window passes (even with the right password), and so "
+        "does an address after 100 failures for any emails; the error's "
+        "`extensions.retryAfter` and the `Retry-After` header give the seconds to wait."
     )
     def obtain_token(
         self,
+        info: Info,
         input: Annotated[ObtainTokenInput, strawberry.argument(description="The credentials.")],
     ) -> TokenPair:
         try:
-            return _token_pair(tokens.token_obtain(email=input.email, password=input.password))
-        except tokens.TooManyAttempts:
-            raise TooManyRequests("Too many failed attempts; try again later.") from None
+            pair = tokens.token_obtain(
+                email=input.email,
+                password=input.password,
+                client_address=get_client_address(info),
+            )
+        except login_limits.TooManyAttempts as refusal:
+            raise TooManyRequests(
+                "Too many failed attempts; try again later.", retry_after=refusal.retry_after
+            ) from None
         except tokens.InvalidCredentials:
             raise Unauthenticated("Wrong email or password.") from None
+        return _token_pair(pair)
 
     @strawberry.mutation(
         description="Trades a refresh token for a new pair; the old one stops working. "

@@ -138,7 +138,9 @@ def test_graphiql_runs_a_query_with_the_bearer_token_from_the_headers_tab(
     live_server, page, tmp_path
 ):
     user = UserFactory()
-    access_token = token_obtain(email=user.email, password=PASSWORD).access_token
+    access_token = token_obtain(
+        email=user.email, password=PASSWORD, client_address="127.0.0.1"
+    ).access_token
     open_graphiql(page, live_server)
     # The contract's operations are preloaded.
     preloaded = editor_value(page, ".graphiql-query-editor .CodeMirror")

@@ -50,7 +50,9 @@ def test_place_order_mutation_with_a_bearer_token(shop_client, live_server):
     user = UserFactory()
     cable = ProductFactory(sku="CABLE", price=Decimal("10.00"), stock=10)
     dock = ProductFactory(sku="DOCK", price=Decimal("149.50"), stock=10)
-    token = token_obtain(email=user.email, password=PASSWORD).access_token
+    token = token_obtain(
+        email=user.email, password=PASSWORD, client_address="127.0.0.1"
+    ).access_token
 
     async def run():
         async with client_for(shop_client, live_server, token) as client:

@@ -124,7 +124,9 @@ def seed(transactional_db) -> Seed:
         order_ids=[to_base64("Order", o.pk) for o in orders],
         user_ids=[to_base64("User", u.pk) for u in (admin, customer)],
         admin_email=admin.email,
-        admin_token=token_obtain(email=admin.email, password=PASSWORD).access_token,
+        admin_token=token_obtain(
+            email=admin.email, password=PASSWORD, client_address="127.0.0.1"
+        ).access_token,
     )
 
 

@@ -200,11 +200,16 @@ class Server:
 
 
 @pytest.fixture
-def start_server(broker, queue, tmp_path) -> Iterator[Callable[[], Server]]:
-    """Starts `uvicorn backend.asgi:application` processes on the test database and Redis."""
+def start_server(broker, queue, tmp_path) -> Iterator[Callable[..., Server]]:
+    """Starts `uvicorn backend.asgi:application` processes on the test database and Redis.
+
+    Like gunicorn's worker (backend/gunicorn_worker.py), uvicorn leaves the peer address alone:
+    the app reads X-Forwarded-For itself. `gunicorn=True` serves with gunicorn.conf.py, as
+    production does (one worker); keyword settings go to the server's environment.
+    """
     servers: list[Server] = []
 
-    def start() -> Server:
+    def start(*, gunicorn: bool = False, **settings: str) -> Server:
         db = connection.settings_dict
         port = _free_port()
         env = os.environ | {
@@ -214,10 +219,17 @@ def start_server(broker, queue, tmp_path) -> Iterator[Callable[[], Server]]:
             "CELERY_BROKER_URL": BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "CELERY_TASK_DEFAULT_QUEUE": queue,
+            **settings,
         }
         log = tmp_path / f"server-{port}.log"
+        app = "backend.asgi:application"
+        command = (
+            ["-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+            if gunicorn
+            else ["-m", "uvicorn", app, "--port", str(port), "--no-proxy-headers"]
+        )
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--port", str(port)],
+            [sys.executable, *command],
             cwd=ROOT,
             env=env,
             stdout=log.open("w"),

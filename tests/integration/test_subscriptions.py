@@ -21,7 +21,9 @@ WATCH_ORDER = operation("WatchOrder")
 
 
 def bearer(user) -> str:
-    return tokens.token_obtain(email=user.email, password=PASSWORD).access_token
+    return tokens.token_obtain(
+        email=user.email, password=PASSWORD, client_address="127.0.0.1"
+    ).access_token
 
 
 def place_order(server, token: str, product, quantity: int = 1) -> str:

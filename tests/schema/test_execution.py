@@ -152,8 +152,12 @@ def differential(monkeypatch):
 
 def mutation_cases(shop) -> list[tuple[str, dict, object]]:
     admin, customer, products = shop["admin"], shop["customer"], shop["products"]
-    refresh = tokens.token_obtain(email=customer.email, password=PASSWORD).refresh_token
-    other_refresh = tokens.token_obtain(email=customer.email, password=PASSWORD).refresh_token
+    refresh = tokens.token_obtain(
+        email=customer.email, password=PASSWORD, client_address="127.0.0.1"
+    ).refresh_token
+    other_refresh = tokens.token_obtain(
+        email=customer.email, password=PASSWORD, client_address="127.0.0.1"
+    ).refresh_token
     pending = order_with_items(user=customer, products=products[:1], status="pending")
     return [
         ("Register", {"input": {"email": "new@x.io", "name": "New", "password": PASSWORD}}, None),
@@ -211,7 +215,9 @@ def test_every_inline_read_of_every_contract_operation_equals_graphql_core(shop,
 def test_the_subscriptions_first_event_reads_the_same_inline(differential):
     customer = UserFactory()
     order = order_with_items(user=customer, products=[ProductFactory()])
-    token = tokens.token_obtain(email=customer.email, password=PASSWORD).access_token
+    token = tokens.token_obtain(
+        email=customer.email, password=PASSWORD, client_address="127.0.0.1"
+    ).access_token
 
     async def first_event() -> dict:
         ws = WebsocketCommunicator(application, "/graphql/", subprotocols=["graphql-transport-ws"])

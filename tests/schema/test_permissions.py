@@ -121,14 +121,18 @@ TABLE: dict[str, Row] = {
     "refreshToken": Row(
         "mutation ($t: String!) { refreshToken(input: {refreshToken: $t}) { refreshToken } }",
         lambda w, c: {
-            "t": tokens.token_obtain(email="user@example.com", password=PASSWORD).refresh_token
+            "t": tokens.token_obtain(
+                email="user@example.com", password=PASSWORD, client_address="127.0.0.1"
+            ).refresh_token
         },
         {c: (lambda r, w, c: bool(data("refreshToken")(r)["refreshToken"])) for c in CALLERS},
     ),
     "revokeToken": Row(
         "mutation ($t: String!) { revokeToken(input: {refreshToken: $t}) }",
         lambda w, c: {
-            "t": tokens.token_obtain(email="user@example.com", password=PASSWORD).refresh_token
+            "t": tokens.token_obtain(
+                email="user@example.com", password=PASSWORD, client_address="127.0.0.1"
+            ).refresh_token
         },
         {c: (lambda r, w, c: data("revokeToken")(r) is True) for c in CALLERS},
     ),

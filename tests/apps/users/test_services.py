@@ -74,8 +74,12 @@ def test_two_racing_registrations_of_one_email_exactly_one_wins():
 @pytest.mark.django_db
 def test_password_change_needs_the_current_password_and_ends_other_sessions():
     user = UserFactory(email="ann@example.com")
-    mine = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
-    other = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    mine = tokens.token_obtain(
+        email="ann@example.com", password=PASSWORD, client_address="127.0.0.1"
+    )
+    other = tokens.token_obtain(
+        email="ann@example.com", password=PASSWORD, client_address="127.0.0.1"
+    )
 
     with pytest.raises(ValidationError) as error:
         services.user_update_profile(user=user, password=GOOD_PASSWORD)
@@ -100,7 +104,9 @@ def test_password_change_needs_the_current_password_and_ends_other_sessions():
 @pytest.mark.django_db
 def test_deactivate_ends_every_token():
     user = UserFactory(email="ann@example.com")
-    pair = tokens.token_obtain(email="ann@example.com", password=PASSWORD)
+    pair = tokens.token_obtain(
+        email="ann@example.com", password=PASSWORD, client_address="127.0.0.1"
+    )
     services.user_deactivate(user=user)
     user.refresh_from_db()
     assert user.is_active is False

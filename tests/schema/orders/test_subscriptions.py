@@ -36,7 +36,9 @@ def test_a_slow_subscriber_never_queues_more_than_the_bound():
 def test_status_changes_reach_the_subscriber_and_disconnect_leaves_the_group():
     user = UserFactory()
     order = OrderFactory(user=user)
-    token = tokens.token_obtain(email=user.email, password=PASSWORD).access_token
+    token = tokens.token_obtain(
+        email=user.email, password=PASSWORD, client_address="127.0.0.1"
+    ).access_token
     order_id = to_base64("Order", order.pk)
 
     async def scenario() -> tuple[list[str], dict]:
@@ -77,7 +79,9 @@ def test_status_changes_reach_the_subscriber_and_disconnect_leaves_the_group():
 def test_a_deactivated_subscriber_gets_no_more_events():
     user = UserFactory()
     order = OrderFactory(user=user)
-    token = tokens.token_obtain(email=user.email, password=PASSWORD).access_token
+    token = tokens.token_obtain(
+        email=user.email, password=PASSWORD, client_address="127.0.0.1"
+    ).access_token
 
     async def scenario() -> dict:
         ws = WebsocketCommunicator(application, "/graphql/", subprotocols=["graphql-transport-ws"])

@@ -87,14 +87,80 @@ def test_wrong_password_and_deactivated_login_are_unauthenticated():
     assert codes(wrong) == codes(gone) == ["UNAUTHENTICATED"]
 
 
-def test_login_rate_limit_is_too_many_requests():
+def obtain(email: str, password: str, *, address: str, forwarded_for: str | None = None):
+    """obtainToken's HTTP response, from a client at `address` (the request's peer)."""
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for is not None else {}
+    response = Client(REMOTE_ADDR=address).post(
+        "/graphql/",
+        {"query": operation("ObtainToken"), "variables": {"email": email, "password": password}},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == 200
+    return response
+
+
+def test_five_failures_for_an_email_from_an_address_are_too_many_requests_there_only(
+    django_assert_num_queries,
+):
     UserFactory(email="ann@example.com")
     for _ in range(5):
-        assert codes(send("ObtainToken", {"email": "ann@example.com", "password": "x"})) == [
+        failed = obtain("ann@example.com", "x", address="203.0.113.7")
+        assert codes(failed.json()) == ["UNAUTHENTICATED"]
+        assert "Retry-After" not in failed
+
+    with django_assert_num_queries(0):  # refused before the password is looked at
+        locked = obtain("ANN@example.com", PASSWORD, address="203.0.113.7")
+    assert locked.json()["data"] is None
+    [error] = locked.json()["errors"]
+    assert error["extensions"]["code"] == "TOO_MANY_REQUESTS"
+    assert error["extensions"]["retryAfter"] in (899, 900)
+    assert locked["Retry-After"] == str(error["extensions"]["retryAfter"])
+    assert error["path"] == ["obtainToken"]
+
+    elsewhere = obtain("ann@example.com", PASSWORD, address="198.51.100.23")
+    assert elsewhere.json()["data"]["obtainToken"]["accessToken"]
+    assert "Retry-After" not in elsewhere
+
+
+@override_settings(LOGIN_MAX_FAILURES_PER_ADDRESS=3)
+def test_an_address_with_too_many_failures_is_too_many_requests_for_every_email():
+    UserFactory(email="ann@example.com")
+    for n in range(3):
+        assert codes(obtain(f"guess{n}@example.com", "x", address="203.0.113.7").json()) == [
             "UNAUTHENTICATED"
         ]
-    locked = send("ObtainToken", {"email": "ANN@example.com", "password": PASSWORD})
-    assert codes(locked) == ["TOO_MANY_REQUESTS"]
+    locked = obtain("ann@example.com", PASSWORD, address="203.0.113.7")
+    [error] = locked.json()["errors"]
+    assert set(error["extensions"]) == {"code", "retryAfter"}
+    assert error["extensions"]["code"] == "TOO_MANY_REQUESTS"
+    assert error["extensions"]["retryAfter"] in (899, 900)
+    assert locked["Retry-After"] == str(error["extensions"]["retryAfter"])
+    assert "errors" not in obtain("ann@example.com", PASSWORD, address="198.51.100.23").json()
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_does_not_change_the_counted_address():
+    UserFactory(email="ann@example.com")
+    for n in range(5):
+        spoofed = f"192.0.2.{n}"
+        obtain("ann@example.com", "x", address="203.0.113.7", forwarded_for=spoofed)
+    locked = obtain("ann@example.com", PASSWORD, address="203.0.113.7", forwarded_for="192.0.2.99")
+    assert codes(locked.json()) == ["TOO_MANY_REQUESTS"]
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_behind_a_trusted_proxy_the_address_it_appended_is_counted():
+    UserFactory(email="ann@example.com")
+    proxy = "10.0.0.9"
+    for n in range(5):
+        # The client's own entries (left) change every time; the proxy's (right) does not.
+        forwarded_for = f"192.0.2.{n}, 203.0.113.7"
+        obtain("ann@example.com", "x", address=proxy, forwarded_for=forwarded_for)
+    locked = obtain("ann@example.com", PASSWORD, address=proxy, forwarded_for="203.0.113.7")
+    assert codes(locked.json()) == ["TOO_MANY_REQUESTS"]
+    # Another client behind the same proxy is another address.
+    other = obtain("ann@example.com", PASSWORD, address=proxy, forwarded_for="203.0.113.8")
+    assert "errors" not in other.json()
 
 
 def test_refresh_rotates_and_reuse_revokes_the_family():

@@ -1,0 +1,14 @@
+"""gunicorn's uvicorn worker, leaving the peer address as the connection gives it.
+
+uvicorn by default replaces the peer with an X-Forwarded-For entry whenever the peer is in
+`forwarded_allow_ips` (127.0.0.1 unless told otherwise), so a client on the same host could
+choose its own address. The app reads that header itself, behind exactly
+`TRUSTED_PROXY_COUNT` proxies (backend/client_address.py). Django reads X-Forwarded-Proto
+itself as well (`SECURE_PROXY_SSL_HEADER`).
+"""
+
+from uvicorn_worker import UvicornWorker as _UvicornWorker
+
+
+class UvicornWorker(_UvicornWorker):
+    CONFIG_KWARGS = {**_UvicornWorker.CONFIG_KWARGS, "proxy_headers": False}
