@@ -15,7 +15,15 @@ from collections.abc import Iterator
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from graphql import GraphQLError, VariableDefinitionNode
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    GraphQLError,
+    ObjectFieldNode,
+    VariableDefinitionNode,
+    Visitor,
+    visit,
+)
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 from strawberry.relay.types import GlobalIDValueError
@@ -124,15 +132,54 @@ def to_api_error(error: BaseException | None) -> ApiError | None:
 _TOO_MANY_TOKENS = "Syntax Error: Document contains more than"  # graphql-core's max_tokens
 _ARGUMENT_ERRORS = ("Argument ", "Expected variable ", "Variable ")
 _ARGUMENT_NAME = re.compile(r"^Argument '(\w+)'")
-_ARGUMENT_NAME = re.compile(r"^Argument '(\w+)'")
+# graphql-core names where in a variable's value coercion failed:
+# "Variable '$input' has invalid value at .items[0].quantity: ...".
+_INVALID_AT = re.compile(r"^Variable '\$\w+' has invalid value at (\S+): ")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+_MISSING_FIELD = re.compile(r"to include required field '(\w+)'")
 
 
-def _variable_names(error: GraphQLError) -> list[str]:
-    return [
-        node.variable.name.value
-        for node in error.nodes or ()
-        if isinstance(node, VariableDefinitionNode)
-    ]
+def _reason(error: GraphQLError) -> str:
+    """The scalar's own message when one refused the value, else graphql-core's."""
+    original = error.original_error
+    while isinstance(original, GraphQLError):  # graphql-core wraps it once per layer
+        original = original.original_error
+    if isinstance(original, ValueError | StrawberryInputCoercionError) and str(original):
+        return str(original)
+    return error.message
+
+
+def _variable_fields(error: GraphQLError) -> dict[str, list[str]]:
+    """The input field a variable's value failed at (`price` of `$input`), else the variable."""
+    at = _INVALID_AT.search(error.message)
+    missing = _MISSING_FIELD.search(error.message)
+    names = [missing.group(1)] if missing else _NAME.findall(at.group(1))[-1:] if at else []
+    if not names:
+        names = [
+            node.variable.name.value
+            for node in error.nodes or ()
+            if isinstance(node, VariableDefinitionNode)
+        ]
+    return {name: [_reason(error)] for name in names}
+
+
+def _literal_fields(error: GraphQLError, document: DocumentNode | None) -> dict[str, list[str]]:
+    """The input field or argument whose literal value a scalar refused."""
+    refused = {id(node) for node in error.nodes or ()}
+    names: list[str] = []
+
+    class FindOwner(Visitor):
+        def enter_object_field(self, node: ObjectFieldNode, *_) -> None:
+            if id(node.value) in refused:
+                names.append(node.name.value)
+
+        def enter_argument(self, node: ArgumentNode, *_) -> None:
+            if id(node.value) in refused:
+                names.append(node.name.value)
+
+    if document is not None:
+        visit(document, FindOwner())
+    return {name: [_reason(error)] for name in names or ["input"]}
 
 
 def _with_code(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
@@ -187,14 +234,14 @@ class ErrorCodes(SchemaExtension):
         if id(error) in self._validation_errors:
             if isinstance(original, ValueError | StrawberryInputCoercionError):
                 # A scalar refused a literal value (a malformed id, a price with 3 decimals).
-                fields = {"input": [str(original) or error.message]}
+                fields = _literal_fields(error, self.execution_context.graphql_document)
                 return _with_code(
                     error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
                 )
             return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_VALIDATION_FAILED})
         if error.path is None:
             # Raised by graphql-core before any resolver: variables of the wrong type or missing.
-            fields = {name: [error.message] for name in _variable_names(error)}
+            fields = _variable_fields(error)
             return _with_code(
                 error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
             )

@@ -28,6 +28,25 @@ def test_missing_variable_is_bad_user_input(graphql):
     assert result["errors"][0]["extensions"]["fields"] == {"id": [result["errors"][0]["message"]]}
 
 
+def test_a_variable_of_the_wrong_type_names_the_input_field_it_failed_at(graphql):
+    document = """mutation ($items: [OrderItemInput!]!) {
+      createOrder(input: {items: $items}) { id }
+    }"""
+    line = {"productId": "UHJvZHVjdDox", "quantity": 1}
+    for items in ([line, line | {"quantity": "two"}], [line, {"productId": "UHJvZHVjdDox"}]):
+        result = graphql(document, {"items": items})
+        assert error_codes(result) == ["BAD_USER_INPUT"]
+        assert list(result["errors"][0]["extensions"]["fields"]) == ["quantity"]
+
+
+def test_a_top_level_variable_of_the_wrong_type_names_the_variable(graphql):
+    result = graphql(
+        "query ($first: Int) { products(first: $first) { totalCount } }", {"first": "x"}
+    )
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert list(result["errors"][0]["extensions"]["fields"]) == ["first"]
+
+
 def test_malformed_global_id_literal_is_bad_user_input(graphql):
     result = graphql('{ node(id: "not-a-global-id") { id } }')
     assert error_codes(result) == ["BAD_USER_INPUT"]

@@ -69,8 +69,18 @@ def test_create_product_refuses_three_decimals(contract, admin):
 
     assert result["data"] is None
     assert error_codes(result) == ["BAD_USER_INPUT"]
-    assert list(fields_of(result)) == ["input"]
-    assert "Use at most two decimal places." in fields_of(result)["input"][0]
+    assert fields_of(result) == {"price": ["Use at most two decimal places."]}
+    assert not Product.objects.exists()
+
+
+def test_a_three_decimal_price_literal_names_the_price_too(graphql, admin):
+    document = """mutation {
+      createProduct(input: {sku: "S", name: "N", price: "1.999", stock: 1}) { id }
+    }"""
+    result = graphql(document, user=admin)
+
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert fields_of(result) == {"price": ["Use at most two decimal places."]}
     assert not Product.objects.exists()
 
 
@@ -173,6 +183,7 @@ def test_update_product_refuses_three_decimals(contract, admin):
 
     assert result["data"] is None
     assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert fields_of(result) == {"price": ["Use at most two decimal places."]}
     product.refresh_from_db()
     assert product.price == Decimal("7.50")
 
