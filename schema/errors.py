@@ -113,7 +113,12 @@ def to_api_error(error: BaseException | None) -> ApiError | None:
 _TOO_MANY_TOKENS = "Syntax Error: Document contains more than"  # graphql-core's max_tokens
 _ARGUMENT_ERRORS = ("Argument ", "Expected variable ", "Variable ")
 _ARGUMENT_NAME = re.compile(r"^Argument '(\w+)'")
-_ARGUMENT_NAME = re.compile(r"^Argument '(\w+)'")
+# graphql-core's refusals of the variables as a whole (graphql/execution/values.py), the only
+# ones located at no variable definition.
+_VARIABLES_REFUSED = (
+    "Too many errors processing variables, error limit reached.",
+    "Variable values are nested too deeply.",
+)
 
 
 def _variable_names(error: GraphQLError) -> list[str]:
@@ -122,6 +127,18 @@ def _variable_names(error: GraphQLError) -> list[str]:
         for node in error.nodes or ()
         if isinstance(node, VariableDefinitionNode)
     ]
+
+
+def _is_variable_error(error: GraphQLError) -> bool:
+    """graphql-core refused the variables, before any resolver ran.
+
+    Not merely "an error without a path": an exception raised outside any field (in a
+    subscription's event stream, an extension) reaches us path-less too, as strawberry's
+    `GraphQLError(str(exc), original_error=exc)`, and is the server's fault, not the input's.
+    """
+    if _variable_names(error):
+        return True
+    return error.original_error is None and error.message.startswith(_VARIABLES_REFUSED)
 
 
 def _with_code(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
@@ -181,13 +198,17 @@ class ErrorCodes(SchemaExtension):
                     error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
                 )
             return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_VALIDATION_FAILED})
-        if error.path is None:
+        if error.path is None and _is_variable_error(error):
             # Raised by graphql-core before any resolver: variables of the wrong type or missing.
             fields = {name: [error.message] for name in _variable_names(error)}
             return _with_code(
                 error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
             )
-        if isinstance(original, GraphQLError | None) and error.message.startswith(_ARGUMENT_ERRORS):
+        if (
+            error.path is not None
+            and isinstance(original, GraphQLError | None)
+            and error.message.startswith(_ARGUMENT_ERRORS)
+        ):
             # graphql-core refused an argument value (e.g. an explicit null for a non-null one).
             fields = {name: [error.message] for name in _ARGUMENT_NAME.findall(error.message)}
             return _with_code(
@@ -196,7 +217,8 @@ class ErrorCodes(SchemaExtension):
         request_id = current_request_id()
         logger.error(
             "Unexpected error in %s (request %s)",
-            ".".join(str(p) for p in error.path or ()),
+            ".".join(str(p) for p in error.path or ())
+            or f"operation {self.execution_context.operation_name or '-'}",
             request_id,
             exc_info=original or error,
         )
