@@ -15,7 +15,7 @@ from apps.users import tokens
 from schema.operations import operation
 from tests.factories import PASSWORD, AdminFactory, ProductFactory, UserFactory
 from tests.integration.conftest import ProductLock
-from tests.schema.selections import field_selections
+from tests.schema.selections import field_selections, order_node, order_updated
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -195,15 +195,6 @@ def test_a_signed_in_session_may_subscribe_without_a_token(start_server, start_w
         assert next_order(ws)["id"] == order_id
 
 
-def watch_order(selection: str) -> str:
-    return "subscription WatchOrder($id: ID!) { orderUpdated(id: $id) { " + selection + " } }"
-
-
-def order_now(selection: str) -> str:
-    """The same selection as a query: what a subscriber must be sent for the order's state."""
-    return "query OrderNow($id: ID!) { node(id: $id) { ... on Order { " + selection + " } } }"
-
-
 def next_of_each(ws, ids) -> dict[str, dict]:
     """One `next` per subscription (they arrive in any order), each without errors."""
     received: dict[str, dict] = {}
@@ -241,12 +232,12 @@ def test_every_field_of_an_order_follows_each_status_change(start_server, start_
             ws.send(json.dumps(init))
             assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
             for name, selection in selections.items():
-                payload = {"query": watch_order(selection), "variables": {"id": order_id}}
+                payload = {"query": order_updated(selection), "variables": {"id": order_id}}
                 ws.send(json.dumps({"id": name, "type": "subscribe", "payload": payload}))
 
             def as_queried_now(received: dict[str, dict]) -> dict[str, dict]:
                 for name, selection in selections.items():
-                    now = post(server, token, order_now(selection), {"id": order_id})["node"]
+                    now = post(server, token, order_node(selection), {"id": order_id})["node"]
                     assert received[name] == now, name
                 return received
 

@@ -59,3 +59,13 @@ def field_selections(type_name: str) -> dict[str, str]:
         if _selectable(field) and (selection := field_selection(field, (type_name,)))
     }
     return {**selections, "*": " ".join(selections.values())}
+
+
+def order_updated(selection: str) -> str:
+    """A subscription to one order with the given selection."""
+    return "subscription WatchOrder($id: ID!) { orderUpdated(id: $id) { " + selection + " } }"
+
+
+def order_node(selection: str) -> str:
+    """The same selection as a query: what a subscriber must be sent for the order's state."""
+    return "query OrderNow($id: ID!) { node(id: $id) { ... on Order { " + selection + " } } }"
