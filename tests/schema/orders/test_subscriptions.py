@@ -242,7 +242,10 @@ def test_an_unexpected_error_is_masked_and_logged_with_the_connections_request_i
     )
     caplog.handler.addFilter(RequestIdLogFilter())  # as production's handlers do
     headers = [(b"x-request-id", incoming)] if incoming else None
-    with caplog.at_level(logging.ERROR, logger="schema.errors"):
+    with (
+        caplog.at_level(logging.ERROR, logger="schema.errors"),
+        caplog.at_level(logging.INFO, logger="backend.requests"),
+    ):
         first, failed, complete = first_event_then_cancelled(order, headers)
 
     assert first["payload"]["data"]["orderUpdated"]["status"] == "CONFIRMED"
@@ -264,6 +267,10 @@ def test_an_unexpected_error_is_masked_and_logged_with_the_connections_request_i
     traceback = logging.Formatter().formatException(record.exc_info)
     assert "SELECT secret FROM orders_order" in traceback
     assert "item_count_by_order" in traceback
+    # The connection's own line, as an HTTP request has one, under the same id.
+    (closed,) = [r for r in caplog.records if r.name == "backend.requests"]
+    assert closed.request_id == request_id
+    assert f"user={order.user.pk}" in closed.getMessage()
 
 
 @pytest.mark.django_db(transaction=True)
