@@ -137,6 +137,12 @@ _ARGUMENT_NAME = re.compile(r"^Argument '(\w+)'")
 _INVALID_AT = re.compile(r"^Variable '\$\w+' has invalid value at (\S+): ")
 _NAME = re.compile(r"[A-Za-z_]\w*")
 _MISSING_FIELD = re.compile(r"to include required field '(\w+)'")
+# graphql-core's refusals of the variables as a whole (graphql/execution/values.py), the only
+# ones located at no variable definition.
+_VARIABLES_REFUSED = (
+    "Too many errors processing variables, error limit reached.",
+    "Variable values are nested too deeply.",
+)
 
 
 def _reason(error: GraphQLError) -> str:
@@ -149,18 +155,20 @@ def _reason(error: GraphQLError) -> str:
     return error.message
 
 
+def _variable_names(error: GraphQLError) -> list[str]:
+    return [
+        node.variable.name.value
+        for node in error.nodes or ()
+        if isinstance(node, VariableDefinitionNode)
+    ]
+
+
 def _variable_fields(error: GraphQLError) -> dict[str, list[str]]:
     """The input field a variable's value failed at (`price` of `$input`), else the variable."""
     at = _INVALID_AT.search(error.message)
     missing = _MISSING_FIELD.search(error.message)
     names = [missing.group(1)] if missing else _NAME.findall(at.group(1))[-1:] if at else []
-    if not names:
-        names = [
-            node.variable.name.value
-            for node in error.nodes or ()
-            if isinstance(node, VariableDefinitionNode)
-        ]
-    return {name: [_reason(error)] for name in names}
+    return {name: [_reason(error)] for name in names or _variable_names(error)}
 
 
 def _literal_fields(error: GraphQLError, document: DocumentNode | None) -> dict[str, list[str]]:
@@ -180,6 +188,18 @@ def _literal_fields(error: GraphQLError, document: DocumentNode | None) -> dict[
     if document is not None:
         visit(document, FindOwner())
     return {name: [_reason(error)] for name in names or ["input"]}
+
+
+def _is_variable_error(error: GraphQLError) -> bool:
+    """graphql-core refused the variables, before any resolver ran.
+
+    Not merely "an error without a path": an exception raised outside any field (in a
+    subscription's event stream, an extension) reaches us path-less too, as strawberry's
+    `GraphQLError(str(exc), original_error=exc)`, and is the server's fault, not the input's.
+    """
+    if _variable_names(error):
+        return True
+    return error.original_error is None and error.message.startswith(_VARIABLES_REFUSED)
 
 
 def _with_code(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
@@ -239,13 +259,17 @@ class ErrorCodes(SchemaExtension):
                     error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
                 )
             return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_VALIDATION_FAILED})
-        if error.path is None:
+        if error.path is None and _is_variable_error(error):
             # Raised by graphql-core before any resolver: variables of the wrong type or missing.
             fields = _variable_fields(error)
             return _with_code(
                 error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
             )
-        if isinstance(original, GraphQLError | None) and error.message.startswith(_ARGUMENT_ERRORS):
+        if (
+            error.path is not None
+            and isinstance(original, GraphQLError | None)
+            and error.message.startswith(_ARGUMENT_ERRORS)
+        ):
             # graphql-core refused an argument value (e.g. an explicit null for a non-null one).
             fields = {name: [error.message] for name in _ARGUMENT_NAME.findall(error.message)}
             return _with_code(
@@ -254,7 +278,8 @@ class ErrorCodes(SchemaExtension):
         request_id = current_request_id()
         logger.error(
             "Unexpected error in %s (request %s)",
-            ".".join(str(p) for p in error.path or ()),
+            ".".join(str(p) for p in error.path or ())
+            or f"operation {self.execution_context.operation_name or '-'}",
             request_id,
             exc_info=original or error,
         )

@@ -3,8 +3,15 @@
 The access token travels in `connection_init`'s payload, `{"Authorization": "Bearer ..."}`,
 and is checked with the same rules as HTTP; without one, Django's session (sent as a cookie
 by a same-origin page such as GraphiQL) is used. Anonymous connections are refused there.
+
+Each connection has a request id, as an HTTP request does: kept from the handshake's
+`X-Request-ID` when well formed, otherwise made, answered in the handshake's `X-Request-ID`
+header, and current (`backend.request_id`) for every operation of the connection, so that
+a masked error's `extensions.requestId` finds its log lines.
 """
 
+import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +24,9 @@ from apps.orders.events import ORDER_UPDATED
 from apps.users.models import User
 from apps.users.tokens import InvalidToken, access_token_verify
 from backend.client_address import client_address_of_scope
+from backend.request_id import accept_or_make, set_current_request_id
+
+logger = logging.getLogger("backend.requests")
 
 # Events waiting for one subscription; past this a slow client's surplus is dropped (each
 # event only says "reload the order", so the next one still brings the latest state).
@@ -47,6 +57,8 @@ def _user_for(token: str) -> User | None:
 
 class OrderUpdatesConsumer(GraphQLWSConsumer):
     user: User | None = None  # set by on_ws_connect, before any subscription runs
+    request_id: str = "-"  # set by connect, before anything else runs
+    connected_at: float = 0.0
 
     @classmethod
     def from_settings(cls, schema):
@@ -54,6 +66,32 @@ class OrderUpdatesConsumer(GraphQLWSConsumer):
             schema=schema,
             allowed_origins=list(settings.CORS_ALLOWED_ORIGINS),
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        )
+
+    async def connect(self) -> None:
+        self.connected_at = time.perf_counter()
+        headers = dict(self.scope.get("headers") or ())
+        self.request_id = accept_or_make(headers.get(b"x-request-id", b"").decode("latin1"))
+        # Set before strawberry starts the connection's task: that task, and each operation's
+        # task it starts, run in a copy of this context.
+        set_current_request_id(self.request_id)
+        await super().connect()
+
+    async def create_websocket_response(self, request, subprotocol):
+        await request.accept(
+            subprotocol=subprotocol, headers=[(b"x-request-id", self.request_id.encode())]
+        )
+        return request
+
+    async def disconnect(self, code: int) -> None:
+        await super().disconnect(code)
+        logger.info(
+            "WEBSOCKET %s user=%s close_code=%s duration_ms=%.1f request_id=%s",
+            self.scope.get("path"),
+            self.user.pk if self.user else "-",
+            code,
+            (time.perf_counter() - self.connected_at) * 1000,
+            self.request_id,
         )
 
     async def get_context(self, request, response) -> SubscriptionContext:

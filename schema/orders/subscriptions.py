@@ -1,8 +1,10 @@
 from collections.abc import AsyncGenerator
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
 from asgiref.sync import sync_to_async
+from django.db.models import F
 from strawberry import Info, relay
 
 from apps.orders import events
@@ -14,13 +16,31 @@ from schema.ids import pk_of
 from schema.orders.types import OrderType
 from schema.results import load_for_selection
 
+# What an event is compared on: (status, updated_at). Read as annotations, which the
+# optimizer's only() keeps, so they are loaded whatever the client selected (a deferred
+# column read on the event loop would be a query there: SynchronousOnlyOperation).
+_STATE = {"watched_status": F("status"), "watched_updated_at": F("updated_at")}
 
-def _load(order_id: int, info: Info) -> Order | None:
+State = tuple[str, datetime]
+
+
+def _load(order_id: int, info: Info, *, unless: State | None = None) -> tuple[Order, State] | None:
+    """The order loaded for the selection and its state, from one read; None when the order is
+    not visible, or when its state is still `unless` (nothing to send).
+
+    Runs in a thread: everything the selection resolves is loaded here (the optimizer's
+    joins, prefetches and annotations), so the event loop only reads loaded values.
+    """
     viewer = get_viewer(info)
     if not User.objects.filter(pk=viewer.pk, is_active=True).exists():
         # Deactivated since the connection opened: its events stop with its tokens.
         raise Unauthenticated("This account is no longer active.")
-    return load_for_selection(Order.objects.visible_to(viewer).filter(pk=order_id), info)
+    queryset = Order.objects.visible_to(viewer).filter(pk=order_id).annotate(**_STATE)
+    order = load_for_selection(queryset, info)
+    if order is None:
+        return None
+    state = (order.watched_status, order.watched_updated_at)
+    return None if state == unless else (order, state)
 
 
 @strawberry.type
@@ -42,13 +62,13 @@ class OrderSubscriptions:
         async with info.context.ws.listen_to_channel(
             events.ORDER_UPDATED, groups=groups
         ) as changes:
-            order = await sync_to_async(_load)(order_id, info)
-            if order is None:
+            loaded = await sync_to_async(_load)(order_id, info)
+            if loaded is None:
                 raise NotFound("No such order.")
+            order, last_seen = loaded
             yield order
-            last_seen = (order.status, order.updated_at)
             async for _ in changes:
-                order = await sync_to_async(_load)(order_id, info)
-                if order is not None and (order.status, order.updated_at) != last_seen:
-                    last_seen = (order.status, order.updated_at)
+                loaded = await sync_to_async(_load)(order_id, info, unless=last_seen)
+                if loaded is not None:
+                    order, last_seen = loaded
                     yield order

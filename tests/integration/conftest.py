@@ -65,6 +65,13 @@ class Worker:
     def output(self) -> str:
         return self.log.read_text()
 
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while "ready." not in self.output():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{self.output()}")
+            time.sleep(0.2)
+
 
 @pytest.fixture
 def mail_dir(tmp_path) -> Path:
@@ -101,10 +108,12 @@ def broker(queue) -> Iterator[None]:
 
 @pytest.fixture
 def start_worker(broker, queue, mail_dir, tmp_path) -> Iterator[Callable[..., Worker]]:
-    """Starts `celery worker` processes on the test database; all are stopped afterwards."""
+    """Starts `celery worker` processes on the test database; all are stopped afterwards.
+
+    `wait=False` returns at once (`wait_ready()` later), to start a server meanwhile."""
     workers: list[Worker] = []
 
-    def start(**settings: str) -> Worker:
+    def start(*, wait: bool = True, **settings: str) -> Worker:
         db = connection.settings_dict
         env = os.environ | {
             "DJANGO_SETTINGS_MODULE": "backend.settings.test",
@@ -140,14 +149,14 @@ def start_worker(broker, queue, mail_dir, tmp_path) -> Iterator[Callable[..., Wo
         )
         worker = Worker(process, log)
         workers.append(worker)
-        deadline = time.monotonic() + 30
-        while "ready." not in worker.output():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start:\n{worker.output()}")
-            time.sleep(0.2)
+        if wait:
+            worker.wait_ready()
         return worker
 
     yield start
+    for worker in workers:  # all told first: their shutdowns overlap
+        if worker.process.poll() is None:
+            worker.process.terminate()
     for worker in workers:
         worker.stop()
 
@@ -250,4 +259,5 @@ def start_server(broker, queue, tmp_path) -> Iterator[Callable[..., Server]]:
     yield start
     for server in servers:
         server.process.terminate()
+    for server in servers:
         server.process.wait(timeout=15)

@@ -2,6 +2,7 @@
 
 import json
 from contextlib import contextmanager
+from datetime import datetime
 from urllib.request import Request, urlopen
 
 import pytest
@@ -14,6 +15,7 @@ from apps.users import tokens
 from schema.operations import operation
 from tests.factories import PASSWORD, AdminFactory, ProductFactory, UserFactory
 from tests.integration.conftest import ProductLock
+from tests.schema.selections import field_selections, order_node, order_updated
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,15 +28,9 @@ def bearer(user) -> str:
     ).access_token
 
 
-def place_order(server, token: str, product, quantity: int = 1) -> str:
-    body = json.dumps(
-        {
-            "query": operation("PlaceOrder"),
-            "variables": {
-                "items": [{"productId": to_base64("Product", product.pk), "quantity": quantity}]
-            },
-        }
-    ).encode()
+def post(server, token: str, document: str, variables: dict) -> dict:
+    """A GraphQL POST to the live server; the data of an answer without errors."""
+    body = json.dumps({"query": document, "variables": variables}).encode()
     request = Request(
         server.http_url,
         data=body,
@@ -43,7 +39,12 @@ def place_order(server, token: str, product, quantity: int = 1) -> str:
     with urlopen(request, timeout=10) as response:
         result = json.loads(response.read())
     assert "errors" not in result, result
-    return result["data"]["createOrder"]["id"]
+    return result["data"]
+
+
+def place_order(server, token: str, *products, quantity: int = 1) -> str:
+    items = [{"productId": to_base64("Product", p.pk), "quantity": quantity} for p in products]
+    return post(server, token, operation("PlaceOrder"), {"items": items})["createOrder"]["id"]
 
 
 @contextmanager
@@ -194,3 +195,79 @@ def test_a_signed_in_session_may_subscribe_without_a_token(start_server, start_w
         payload = {"query": WATCH_ORDER, "variables": {"id": order_id}}
         ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
         assert next_order(ws)["id"] == order_id
+
+
+def next_of_each(ws, ids) -> dict[str, dict]:
+    """One `next` per subscription (they arrive in any order), each without errors."""
+    received: dict[str, dict] = {}
+    while len(received) < len(ids):
+        message = json.loads(ws.recv(timeout=15))
+        assert message["type"] == "next" and "errors" not in message["payload"], message
+        assert message["id"] not in received, f"two events of one change: {message}"
+        received[message["id"]] = message["payload"]["data"]["orderUpdated"]
+    return received
+
+
+def test_every_field_of_an_order_follows_each_status_change(start_server, start_worker):
+    """Documents built from the schema: each field of Order alone and all together (objects
+    expanded to their subfields), all subscribed on one connection. Each gets the order as it
+    is, then one event per status change (the worker's, then a mutation's), equal to what the
+    same selection answers as a query at that moment."""
+    worker = start_worker(ORDER_LOCK_TIMEOUT_MS="30000", wait=False)
+    server = start_server()
+    worker.wait_ready()
+    user = UserFactory()
+    products = ProductFactory.create_batch(2, stock=5, price="10.00")
+    token = bearer(user)
+    selections = field_selections("Order")
+    lock = ProductLock(products[0])  # keeps the order PENDING until all are subscribed
+    try:
+        order_id = place_order(server, token, *products, quantity=2)
+        with connect(
+            server.ws_url,
+            subprotocols=["graphql-transport-ws"],
+            additional_headers={"X-Request-ID": "live-subscriber-1"},
+            open_timeout=10,
+        ) as ws:
+            assert ws.response.headers["X-Request-ID"] == "live-subscriber-1"
+            init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            ws.send(json.dumps(init))
+            assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+            for name, selection in selections.items():
+                payload = {"query": order_updated(selection), "variables": {"id": order_id}}
+                ws.send(json.dumps({"id": name, "type": "subscribe", "payload": payload}))
+
+            def as_queried_now(received: dict[str, dict]) -> dict[str, dict]:
+                for name, selection in selections.items():
+                    now = post(server, token, order_node(selection), {"id": order_id})["node"]
+                    assert received[name] == now, name
+                return received
+
+            pending = as_queried_now(next_of_each(ws, selections))
+            lock.release()
+            confirmed = as_queried_now(next_of_each(ws, selections))
+            post(server, token, operation("CancelOrder"), {"id": order_id})
+            cancelled = as_queried_now(next_of_each(ws, selections))
+            with pytest.raises(TimeoutError):
+                ws.recv(timeout=0.5)  # nothing more: one event per change, whatever the selection
+    finally:
+        lock.release()
+
+    states = {name: [pending[name], confirmed[name], cancelled[name]] for name in selections}
+    statuses = ["PENDING", "CONFIRMED", "CANCELLED"]
+    assert [s["status"] for s in states["status"]] == statuses
+    assert [s["status"] for s in states["*"]] == statuses
+    assert [s["id"] for s in states["id"]] == [order_id] * 3
+    assert [s["itemCount"] for s in states["itemCount"]] == [4] * 3
+    updated = [datetime.fromisoformat(s["updatedAt"]) for s in states["updatedAt"]]
+    assert updated[0] < updated[1] < updated[2]  # a new updatedAt with every change
+    # Values of the moment, not of the subscription's start: stock reserved, then returned;
+    # the owner's totalSpent counts the order only while it is CONFIRMED.
+    assert [[i["product"]["stock"] for i in s["items"]] for s in states["items"]] == [
+        [5, 5],
+        [3, 3],
+        [5, 5],
+    ]
+    assert [s["user"]["totalSpent"] for s in states["user"]] == ["0.00", "40.00", "0.00"]
+    nested = [s["user"]["orders"]["edges"][0]["node"]["status"] for s in states["*"]]
+    assert nested == statuses
