@@ -6,7 +6,7 @@ import time
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
-from backend.request_id import accept_or_make, set_current_request_id
+from apps.core.request_id import accept_or_make, set_current_request_id
 
 logger = logging.getLogger("backend.requests")
 

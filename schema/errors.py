@@ -29,7 +29,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.utils.str_converters import to_camel_case
 
-from backend.request_id import current_request_id
+from apps.core.request_id import current_request_id
 
 logger = logging.getLogger("schema.errors")
 

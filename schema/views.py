@@ -20,8 +20,8 @@ from strawberry.django.views import GraphQLView
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from apps.core.request_id import current_request_id
 from backend.client_address import client_address_of_request
-from backend.request_id import current_request_id
 from schema import operations, persisted_queries
 from schema.context import Context
 from schema.errors import ErrorCode

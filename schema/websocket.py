@@ -20,11 +20,11 @@ from django.conf import settings
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.exceptions import ConnectionRejectionError
 
+from apps.core.request_id import accept_or_make, set_current_request_id
 from apps.orders.events import ORDER_UPDATED
 from apps.users.models import User
 from apps.users.tokens import InvalidToken, access_token_verify
 from backend.client_address import client_address_of_scope
-from backend.request_id import accept_or_make, set_current_request_id
 
 logger = logging.getLogger("backend.requests")
 

@@ -16,12 +16,6 @@ class ProductQuerySet(models.QuerySet["Product"]):
             return self
         return self.active()
 
-    def search(self, term: str) -> ProductQuerySet:
-        return self.filter(models.Q(sku__icontains=term) | models.Q(name__icontains=term))
-
-    def in_stock(self, in_stock: bool = True) -> ProductQuerySet:
-        return self.filter(stock__gt=0) if in_stock else self.filter(stock=0)
-
 
 class Product(models.Model):
     """Something the shop sells, with its current price and units in stock.

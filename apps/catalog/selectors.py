@@ -1,4 +1,5 @@
-"""Reads of the catalog: product lists cached under a catalog version that every write retires."""
+"""Reads of the catalog: its search and stock conditions, and product lists cached under a
+catalog version that every write retires."""
 
 from __future__ import annotations
 
@@ -8,8 +9,21 @@ from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Q
 
 T = TypeVar("T")
+
+
+def product_search(term: str, *, prefix: str = "") -> Q:
+    """Products whose sku or name contains `term`, ignoring case (`prefix` reaches them
+    through a relation, `"product__"`)."""
+    return Q(**{f"{prefix}sku__icontains": term}) | Q(**{f"{prefix}name__icontains": term})
+
+
+def product_in_stock(in_stock: bool, *, prefix: str = "") -> Q:
+    """Products with units to sell (`stock > 0`), or, for False, none left."""
+    return Q(**{f"{prefix}stock__gt": 0}) if in_stock else Q(**{f"{prefix}stock": 0})
+
 
 CATALOG_VERSION_KEY = "catalog:version"
 PRODUCT_LIST_KEY = "catalog:products:{version}:{key}"

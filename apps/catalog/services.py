@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from apps.catalog.error_codes import CatalogErrorCode
+from apps.catalog.errors import CatalogErrorCode
 from apps.catalog.models import Product
 
 SKU_TAKEN = "A product with this SKU already exists."

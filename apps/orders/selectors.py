@@ -1,9 +1,12 @@
-"""Reads of orders, as querysets and SQL expressions that batch per-row aggregates."""
+"""Reads of orders: querysets, and SQL expressions that batch per-row aggregates."""
 
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from apps.orders.models import Order, OrderItem, OrderStatus
 
@@ -39,3 +42,13 @@ def item_count_by_order() -> models.Expression:
     """Sum of item quantities of the outer order."""
     items = OrderItem.objects.filter(order_id=models.OuterRef("pk"))
     return Coalesce(_per_outer_row(items, group_by="order_id", aggregate=models.Sum("quantity")), 0)
+
+
+def orders_stale_pending() -> list[int]:
+    """PENDING orders older than ORDER_STALE_AFTER: their task was lost or is stuck."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ORDER_STALE_AFTER)
+    return list(
+        Order.objects.filter(status=OrderStatus.PENDING, created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

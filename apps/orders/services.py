@@ -21,10 +21,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.catalog.models import Product
-from apps.orders.error_codes import OrderErrorCode
+from apps.core.mail import send_once
+from apps.orders.errors import (
+    IdempotencyKeyReused,
+    OrderErrorCode,
+    OrderNotCancellable,
+    OrderNotFound,
+)
 from apps.orders.models import Order, OrderItem, OrderStatus
 from apps.users.models import User
-from backend.mail import send_once
 
 MAX_LINES = 50
 MAX_QUANTITY = 1000
@@ -33,18 +38,6 @@ MAX_TOTAL = Decimal("9999999999.99")
 # A client's retry key: the same key within the window gets the order placed with it.
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._-]{1,100}")
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-
-
-class OrderNotFound(Exception):
-    """No such order, or not one the caller may see."""
-
-
-class OrderNotCancellable(Exception):
-    """FAILED and CANCELLED orders stay as they are."""
-
-
-class IdempotencyKeyReused(Exception):
-    """The key already placed an order of other items."""
 
 
 def _invalid(message: str, code: OrderErrorCode) -> ValidationError:
@@ -215,16 +208,6 @@ def order_cancel(*, order_id: int, viewer: User) -> Order:
     order.status = OrderStatus.CANCELLED
     order.save(update_fields=["status", "updated_at"])
     return order
-
-
-def orders_stale_pending() -> list[int]:
-    """PENDING orders older than ORDER_STALE_AFTER: their task was lost or is stuck."""
-    cutoff = timezone.now() - timedelta(seconds=settings.ORDER_STALE_AFTER)
-    return list(
-        Order.objects.filter(status=OrderStatus.PENDING, created_at__lt=cutoff)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
 
 
 def order_confirmation_send(*, order_id: int) -> bool:

@@ -6,9 +6,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from apps.orders import services
+from apps.core.tasks import EMAIL_TASK_OPTIONS
+from apps.orders import selectors, services
 from apps.orders.models import OrderStatus
-from backend.celery import EMAIL_TASK_OPTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def send_order_confirmation(self, order_id: int) -> bool:
 @shared_task(acks_late=True)
 def requeue_stale_orders() -> int:
     """Hands PENDING orders whose task was lost back to the workers (periodic, via beat)."""
-    order_ids = services.orders_stale_pending()
+    order_ids = selectors.orders_stale_pending()
     for order_id in order_ids:
         process_order.delay(order_id)
     return len(order_ids)

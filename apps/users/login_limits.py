@@ -21,15 +21,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from apps.users.attempt_log import LogFull, attempt_log
+from apps.users.errors import TooManyAttempts
 from apps.users.models import User
-
-
-class TooManyAttempts(Exception):
-    """Too many failed logins for this email from this address, or from this address."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins; retry after {retry_after} s.")
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,6 @@ class UserRole(models.TextChoices):
 
 
 class UserQuerySet(models.QuerySet["User"]):
-    def active(self) -> UserQuerySet:
-        return self.filter(is_active=True)
-
-    def admins(self) -> UserQuerySet:
-        return self.filter(role=UserRole.ADMIN)
-
-    def with_orders(self) -> UserQuerySet:
-        return self.prefetch_related("orders__items")
-
     def visible_to(self, viewer) -> UserQuerySet:
         """Admins see every user, anyone else only themselves."""
         if not viewer.is_authenticated:
@@ -28,9 +19,6 @@ class UserQuerySet(models.QuerySet["User"]):
         if viewer.is_admin:
             return self
         return self.filter(pk=viewer.pk)
-
-    def search(self, term: str) -> UserQuerySet:
-        return self.filter(models.Q(email__icontains=term) | models.Q(name__icontains=term))
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
@@ -50,11 +38,6 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> User:
         extra_fields.update(role=UserRole.ADMIN, is_staff=True, is_superuser=True)
         return self.create_user(email, password, **extra_fields)
-
-
-class ActiveUserManager(UserManager):
-    def get_queryset(self) -> UserQuerySet:
-        return super().get_queryset().active()
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -85,7 +68,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
 
     objects = UserManager()
-    active = ActiveUserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

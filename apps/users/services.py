@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 
-from apps.users.error_codes import UserErrorCode
+from apps.core.mail import send_once
+from apps.users.errors import UserErrorCode
 from apps.users.models import User
 from apps.users.tokens import tokens_revoke
-from backend.mail import send_once
 
 EMAIL_TAKEN = "A user with this email already exists."
 

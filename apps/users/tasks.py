@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
+from apps.core.tasks import EMAIL_TASK_OPTIONS
 from apps.users import services
-from backend.celery import EMAIL_TASK_OPTIONS
 
 
 @shared_task(**EMAIL_TASK_OPTIONS)

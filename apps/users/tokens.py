@@ -22,15 +22,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.users import login_limits
+from apps.users.errors import InvalidCredentials, InvalidToken
 from apps.users.models import RefreshToken, User
-
-
-class InvalidToken(Exception):
-    """A token that is malformed, forged, expired, revoked, spent or whose user is inactive."""
-
-
-class InvalidCredentials(Exception):
-    """Wrong email or password, or a deactivated account."""
 
 
 @dataclass(frozen=True)

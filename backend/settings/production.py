@@ -67,7 +67,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "backend.request_id.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "apps.core.request_id.RequestIdLogFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",

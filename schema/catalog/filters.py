@@ -4,7 +4,7 @@ import strawberry_django
 from django.db.models import Q, QuerySet
 from strawberry import auto
 
-from apps.catalog import models
+from apps.catalog import models, selectors
 from schema.connections import FILTER_OPERATORS
 
 
@@ -24,13 +24,11 @@ class ProductFilter:
 
     @strawberry_django.filter_field(description="Case-insensitive substring of sku or name.")
     def search(self, queryset: QuerySet, value: str, prefix: str) -> tuple[QuerySet, Q]:
-        return queryset, Q(**{f"{prefix}sku__icontains": value}) | Q(
-            **{f"{prefix}name__icontains": value}
-        )
+        return queryset, selectors.product_search(value, prefix=prefix)
 
     @strawberry_django.filter_field(description="true: stock > 0; false: stock = 0.")
     def in_stock(self, queryset: QuerySet, value: bool, prefix: str) -> tuple[QuerySet, Q]:
-        return queryset, Q(**{f"{prefix}stock__gt": 0}) if value else Q(**{f"{prefix}stock": 0})
+        return queryset, selectors.product_in_stock(value, prefix=prefix)
 
 
 @strawberry_django.order_type(

@@ -4,7 +4,7 @@ import strawberry_django
 from django.db.models import Q, QuerySet
 from strawberry import auto
 
-from apps.users import models
+from apps.users import models, selectors
 from schema.connections import FILTER_OPERATORS
 from schema.users.types import UserRole
 
@@ -26,9 +26,7 @@ class UserFilter:
 
     @strawberry_django.filter_field(description="Case-insensitive substring of email or name.")
     def search(self, queryset: QuerySet, value: str, prefix: str) -> tuple[QuerySet, Q]:
-        return queryset, Q(**{f"{prefix}email__icontains": value}) | Q(
-            **{f"{prefix}name__icontains": value}
-        )
+        return queryset, selectors.user_search(value, prefix=prefix)
 
 
 @strawberry_django.order_type(

@@ -38,7 +38,6 @@ class Migration(migrations.Migration):
             },
             managers=[
                 ('objects', apps.users.models.UserManager()),
-                ('active', apps.users.models.ActiveUserManager()),
             ],
         ),
     ]

@@ -4,7 +4,9 @@ import pytest
 from django.db import IntegrityError
 
 from apps.catalog.models import Product
-from tests.factories import AdminFactory, ProductFactory, UserFactory
+from apps.catalog.selectors import product_in_stock, product_search
+from apps.orders.models import OrderItem
+from tests.factories import AdminFactory, OrderItemFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +39,13 @@ def test_visible_to_hides_inactive_products_from_non_admins():
     assert set(Product.objects.visible_to(AdminFactory())) == {active, inactive}
 
 
-def test_search_and_stock_filters():
+def test_search_and_stock_conditions():
     kb = ProductFactory(sku="KB-1", name="Keyboard", stock=0)
     mouse = ProductFactory(sku="MS-1", name="Mouse", stock=3)
-    assert list(Product.objects.search("kb")) == [kb]
-    assert list(Product.objects.search("MOU")) == [mouse]
-    assert list(Product.objects.in_stock()) == [mouse]
-    assert list(Product.objects.in_stock(False)) == [kb]
+    assert list(Product.objects.filter(product_search("kb"))) == [kb]
+    assert list(Product.objects.filter(product_search("MOU"))) == [mouse]
+    assert list(Product.objects.filter(product_in_stock(True))) == [mouse]
+    assert list(Product.objects.filter(product_in_stock(False))) == [kb]
+    item = OrderItemFactory(product=mouse)
+    items = OrderItem.objects.filter(product_search("mouse", prefix="product__"))
+    assert list(items) == [item]

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from apps.catalog import services
-from apps.catalog.error_codes import CatalogErrorCode
+from apps.catalog.errors import CatalogErrorCode
 from apps.catalog.models import Product
 from tests.factories import ProductFactory
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.catalog.models import Product
-from apps.orders import services
+from apps.orders import selectors, services
 from apps.orders.models import Order, OrderStatus
 from apps.orders.tasks import requeue_stale_orders
 from apps.users.services import user_welcome_send
@@ -140,9 +140,9 @@ def test_only_the_owner_or_an_admin_may_cancel():
 def test_stale_pending_orders_are_found(settings):
     settings.ORDER_STALE_AFTER = 0
     order = place(UserFactory(), (ProductFactory(), 1))
-    assert services.orders_stale_pending() == [order.pk]
+    assert selectors.orders_stale_pending() == [order.pk]
     settings.ORDER_STALE_AFTER = 3600
-    assert services.orders_stale_pending() == []
+    assert selectors.orders_stale_pending() == []
 
 
 def test_new_users_get_one_welcome_email(django_capture_on_commit_callbacks):

@@ -3,7 +3,8 @@ from django.core.management import call_command
 from django.db import IntegrityError
 
 from apps.users.models import User, UserRole
-from tests.factories import AdminFactory, OrderItemFactory, UserFactory
+from apps.users.selectors import user_search
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,19 +31,9 @@ def test_createsuperuser_makes_an_admin(monkeypatch):
     assert admin.is_admin
 
 
-def test_managers_and_queryset_methods():
-    active = UserFactory()
-    inactive = UserFactory(is_active=False)
-    admin = AdminFactory()
-    assert set(User.active.all()) == {active, admin}
-    assert set(User.objects.all()) == {active, inactive, admin}
-    assert list(User.objects.admins()) == [admin]
-
-
-def test_with_orders_prefetches_orders_and_items(django_assert_num_queries):
-    item = OrderItemFactory()
-    user = item.order.user
-    with django_assert_num_queries(3):
-        (loaded,) = User.objects.filter(pk=user.pk).with_orders()
-        orders = list(loaded.orders.all())
-        assert [list(o.items.all()) for o in orders] == [[item]]
+def test_search_matches_email_or_name_ignoring_case():
+    ann = UserFactory(email="ann@example.com", name="Ann Lee")
+    bob = UserFactory(email="bob@example.com", name="Robert")
+    assert list(User.objects.filter(user_search("ANN"))) == [ann]
+    assert list(User.objects.filter(user_search("robert"))) == [bob]
+    assert set(User.objects.filter(user_search("example"))) == {ann, bob}

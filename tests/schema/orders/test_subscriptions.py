@@ -16,11 +16,11 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.test.utils import CaptureQueriesContext
 from strawberry.relay import to_base64
 
+from apps.core.request_id import RequestIdLogFilter
 from apps.orders import events, services
 from apps.orders import selectors as order_selectors
 from apps.users import tokens
 from backend.asgi import application
-from backend.request_id import RequestIdLogFilter
 from schema.operations import operation
 from schema.schema import schema
 from schema.websocket import MAX_PENDING_EVENTS, OrderUpdatesConsumer
