@@ -35,9 +35,9 @@ OPERATIONS_BY_METHOD = {
 PARAMETERS = ("query", "variables", "operationName", "extensions")
 # Answers are JSON; a client that accepts neither of these gets 406.
 RESPONSE_TYPES = ("application/json", "application/graphql-response+json")
-# Deeper than any input a client needs (the deepest, nested filters, stay under ten), and
-# shallow enough that no recursive code downstream (graphql-core's coercion, the
-# extensions' scans, the JSON log formatter) comes near Python's recursion limit.
+# Deeper than any input a client writes (filters nested with AND/OR/NOT included), and
+# shallow enough that no recursive code downstream (graphql-core's coercion, the filters'
+# translation to SQL, the extensions' scans) comes near Python's recursion limit.
 MAX_JSON_DEPTH = 64
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

@@ -137,7 +137,7 @@ class ApiGraphQLView(GraphQLView):
     def execute_single(
         self, request, request_adapter, sub_response, context, root_value, request_data
     ):
-        _check_csrf(request)
+        _check_csrf(request)  # after reading the request, which runs nothing
         # The request log line names the operation (RequestTimingMiddleware).
         request.graphql_operation_name = request_data.operation_name
         try:
@@ -151,6 +151,8 @@ class ApiGraphQLView(GraphQLView):
             error = GraphQLError(request.auth_error, extensions={"code": ErrorCode.UNAUTHENTICATED})
             return ExecutionResult(data=None, errors=[error])
         try:
+            # strawberry's execute_single, with our operation types per method (its own also
+            # let subscriptions through over GET and POST) and our refusals.
             result = self.schema.execute_sync(
                 resolved.query,
                 root_value=root_value,

@@ -56,6 +56,13 @@ def test_cors_allows_only_configured_origins(client):
     assert "Access-Control-Allow-Origin" not in other
 
 
+def test_a_cors_preflight_is_answered_before_the_method_check(client):
+    headers = {"Origin": "http://allowed.example", "Access-Control-Request-Method": "POST"}
+    response = client.options("/graphql/", headers=headers)
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "http://allowed.example"
+
+
 def test_browser_get_renders_graphiql(client):
     response = client.get("/graphql/", headers={"Accept": "text/html"})
     assert response.status_code == 200
