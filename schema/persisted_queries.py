@@ -50,7 +50,10 @@ class PersistedQueryError(Exception):
         self.code = code
 
     def to_result(self) -> RefusedRequest:
-        error = GraphQLError(self.message, extensions={"code": self.code})
+        extensions: dict[str, Any] = {"code": self.code}
+        if self.code == ErrorCode.BAD_USER_INPUT:
+            extensions["fields"] = {"extensions": [self.message]}  # the request's parameter
+        error = GraphQLError(self.message, extensions=extensions)
         return RefusedRequest(data=None, errors=[error])
 
 

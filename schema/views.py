@@ -1,6 +1,5 @@
 """The HTTP endpoint: strawberry's Django view with the project's settings."""
 
-import dataclasses
 import json
 import logging
 from functools import cache
@@ -9,7 +8,6 @@ from pathlib import Path
 from cross_web import HTTPException
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.http import HttpResponseBadRequest
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -17,14 +15,16 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from graphql import GraphQLError
 from strawberry.django.views import GraphQLView
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from apps.core.request_id import current_request_id
 from backend.client_address import client_address_of_request
-from schema import operations, persisted_queries
+from schema import operations, persisted_queries, transport
 from schema.context import Context
 from schema.errors import ErrorCode
+from schema.transport import RequestRefused
 
 GRAPHIQL_FRONTEND = Path(settings.BASE_DIR) / "frontend" / "graphiql"
 CDN = "https://cdn.jsdelivr.net/npm"
@@ -57,11 +57,16 @@ def graphiql_assets() -> dict[str, list[str]]:
     }
 
 
-def _csrf_rejection(request):
+def _check_csrf(request) -> None:
     """CSRF only guards cookie-authenticated requests; API clients send no session cookie."""
-    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
-        return None
-    return CsrfViewMiddleware(lambda _: None).process_view(request, None, (), {})
+    if request.method != "POST" or settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return
+    if CsrfViewMiddleware(lambda _: None).process_view(request, None, (), {}) is not None:
+        raise RequestRefused(
+            403,
+            "CSRF verification failed: a request with a session cookie must send X-CSRFToken.",
+            code=ErrorCode.FORBIDDEN,
+        )
 
 
 logger = logging.getLogger("schema.errors")
@@ -89,16 +94,18 @@ class ApiGraphQLView(GraphQLView):
         return cls.as_view(schema=schema, graphql_ide="graphiql" if settings.GRAPHIQL else None)
 
     def dispatch(self, request, *args, **kwargs):
-        if request.method == "POST" and (rejection := _csrf_rejection(request)):
-            return rejection
-        if request.method == "POST" and request.content_type == "application/json":
-            try:
-                body = json.loads(request.body)
-            except ValueError:
-                body = {}  # strawberry answers "Unable to parse request body as JSON"
-            if not isinstance(body, dict | list):
-                return HttpResponseBadRequest("The request body must be a JSON object.")
-        return super().dispatch(request, *args, **kwargs)
+        # strawberry answers its own refusals in plain text; every answer here is JSON.
+        try:
+            transport.check_method(request)
+            return self.run(request=request)
+        except RequestRefused as refused:
+            return refused.response()
+        except HTTPException as error:  # one strawberry raised that `transport` did not foresee
+            return RequestRefused(error.status_code, error.reason).response()
+
+    def parse_http_body(self, request_adapter):
+        # The one reading of the request (method, headers, parameters, body): `schema.transport`.
+        return transport.read(request_adapter.request)
 
     def get_context(self, request, response) -> Context:
         # The one place an HTTP request's client address is resolved; resolvers read it here.
@@ -125,11 +132,17 @@ class ApiGraphQLView(GraphQLView):
         return render(request, "graphql/graphiql.html", context)
 
     def should_render_graphql_ide(self, request_adapter):
+        if not self.graphql_ide or request_adapter.method != "GET":
+            return False  # without GraphiQL, a GET without a query is refused as such
+        params = transport.query_parameters(request_adapter.request)
         # A GET carrying `extensions` is an API call (a hashed query from Apollo's link, whose
         # Accept may be */*), never a browser asking for GraphiQL.
-        if request_adapter.method == "GET" and request_adapter.query_params.get("extensions"):
-            return False
-        return super().should_render_graphql_ide(request_adapter)
+        accept = request_adapter.headers.get("Accept", "")
+        return (
+            "query" not in params
+            and "extensions" not in params
+            and any(media_type in accept for media_type in ("text/html", "*/*"))
+        )
 
     def process_result(self, request, result):
         response = super().process_result(request, result)
@@ -151,6 +164,7 @@ class ApiGraphQLView(GraphQLView):
     def execute_single(
         self, request, request_adapter, sub_response, context, root_value, request_data
     ):
+        _check_csrf(request)  # after reading the request, which runs nothing
         # The request log line names the operation (RequestTimingMiddleware).
         request.graphql_operation_name = request_data.operation_name
         try:
@@ -163,15 +177,27 @@ class ApiGraphQLView(GraphQLView):
             # A bad token never falls back to anonymous: nothing of the operation runs.
             error = GraphQLError(request.auth_error, extensions={"code": ErrorCode.UNAUTHENTICATED})
             return ExecutionResult(data=None, errors=[error])
-        request_data = dataclasses.replace(request_data, query=resolved.query)
         try:
-            result = super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
+            # strawberry's execute_single, with our operation types per method (its own also
+            # let subscriptions through over GET and POST) and our refusals.
+            result = self.schema.execute_sync(
+                resolved.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=transport.OPERATIONS_BY_METHOD[request.method],
+                operation_extensions=request_data.extensions,
             )
-        except HTTPException as error:
-            if isinstance(error.__cause__, InvalidOperationTypeError):
-                # A mutation over GET is a method the resource does not allow for it.
-                raise HTTPException(405, error.reason) from error
-            raise
+        except InvalidOperationTypeError as error:
+            raise transport.operation_refused(error.operation_type, request.method) from None
+        except CannotGetOperationTypeError as error:
+            if error.operation_name is None:
+                raise RequestRefused(400, "The document has no operation.", field="query") from None
+            raise RequestRefused(
+                400, "The document has no operation of that name.", field="operationName"
+            ) from None
+        except MissingQueryError:
+            raise RequestRefused(400, "The request has no `query`.", field="query") from None
         persisted_queries.register(resolved, result)
         return result

@@ -6,7 +6,7 @@ by a same-origin page such as GraphiQL) is used. Anonymous connections are refus
 
 Each connection has a request id, as an HTTP request does: kept from the handshake's
 `X-Request-ID` when well formed, otherwise made, answered in the handshake's `X-Request-ID`
-header, and current (`backend.request_id`) for every operation of the connection, so that
+header, and current (`apps.core.request_id`) for every operation of the connection, so that
 a masked error's `extensions.requestId` finds its log lines.
 """
 

@@ -1,6 +1,6 @@
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +10,8 @@ from django.test import RequestFactory
 from django.urls import resolve
 
 from schema.operations import operation
+from tests.asgi_server import AsgiServer
+from tests.asgi_server import start as start_asgi_server
 
 
 def pytest_report_header(config) -> list[str]:
@@ -34,6 +36,14 @@ def pytest_sessionfinish(session, exitstatus) -> None:
             f"FORBID_SKIPS=1: {len(skipped)} skipped tests count as failures", red=True
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def asgi_server(tmp_path_factory) -> Iterator[AsgiServer]:
+    """uvicorn serving backend.asgi with the production settings, for transport-level tests."""
+    server = start_asgi_server(tmp_path_factory.mktemp("asgi-server"))
+    yield server
+    server.stop()
 
 
 GraphQL = Callable[..., dict[str, Any]]

@@ -6,7 +6,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from backend.settings.base import *  # noqa: F403
-from backend.settings.base import DATABASES, MIDDLEWARE, env
+from backend.settings.base import DATABASES, LOGGER_LEVELS, MIDDLEWARE, env
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="")
@@ -83,5 +83,5 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"strawberry.execution": {"level": "CRITICAL"}},
+    "loggers": LOGGER_LEVELS,
 }

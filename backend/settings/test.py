@@ -3,7 +3,7 @@
 import uuid
 
 from backend.settings.base import *  # noqa: F403
-from backend.settings.base import env
+from backend.settings.base import LOGGER_LEVELS, env
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-that-is-long-enough-for-hs256"
@@ -27,4 +27,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"null": {"class": "logging.NullHandler"}},
     "root": {"handlers": ["null"], "level": env("LOG_LEVEL", default="WARNING")},
+    "loggers": LOGGER_LEVELS,
 }

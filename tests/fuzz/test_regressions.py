@@ -49,3 +49,14 @@ def test_naive_datetime_in_an_order_filter_is_not_a_crash(graphql, argument) -> 
     document = f'{{ orders(filters: {{ {argument}: "2000-01-01T00:00:00" }}) {{ totalCount }} }}'
     result = graphql(document, user=admin)
     assert error_codes(result) == ["BAD_USER_INPUT"], result
+
+
+@pytest.mark.parametrize(
+    "document", ["{}", "query Q { }", "{ me {} }", "{ me { ... on User {} } }"]
+)
+def test_an_empty_selection_set_is_a_parse_error_not_a_crash(graphql, document) -> None:
+    # graphql-core 3.3 parses `{}` by default; strawberry's depth limiter then failed on it
+    # (the transport fuzz's `query={}`).
+    result = graphql(document)
+    assert error_codes(result) == ["GRAPHQL_PARSE_FAILED"], result
+    assert result["errors"][0]["message"] == "Syntax Error: Expected Name, found '}'."

@@ -22,7 +22,10 @@ MISMATCH = {
     "errors": [
         {
             "message": "provided sha does not match query",
-            "extensions": {"code": "BAD_USER_INPUT"},
+            "extensions": {
+                "code": "BAD_USER_INPUT",
+                "fields": {"extensions": ["provided sha does not match query"]},
+            },
         }
     ]
 }
@@ -170,7 +173,10 @@ def test_an_unsupported_version_is_refused_and_runs_nothing(
         "errors": [
             {
                 "message": "Unsupported persisted query version",
-                "extensions": {"code": "BAD_USER_INPUT"},
+                "extensions": {
+                    "code": "BAD_USER_INPUT",
+                    "fields": {"extensions": ["Unsupported persisted query version"]},
+                },
             }
         ]
     }
