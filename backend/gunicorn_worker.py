@@ -3,7 +3,7 @@
 uvicorn by default replaces the peer with an X-Forwarded-For entry whenever the peer is in
 `forwarded_allow_ips` (127.0.0.1 unless told otherwise), so a client on the same host could
 choose its own address. The app reads that header itself, behind exactly
-`TRUSTED_PROXY_COUNT` proxies (backend/client_address.py). Django reads X-Forwarded-Proto
+`TRUSTED_PROXY_COUNT` proxies (schema/core/client_address.py). Django reads X-Forwarded-Proto
 itself as well (`SECURE_PROXY_SSL_HEADER`).
 """
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.utils.http import parse_header_parameters
 
 from apps.core.request_id import accept_or_make, set_current_request_id
-from schema.transport import RequestRefused
+from schema.core.transport import RequestRefused
 
 logger = logging.getLogger("backend.requests")
 

@@ -149,7 +149,7 @@ def operations(only: set[str] | None) -> tuple[list[Operation], list[Operation]]
     from apps.orders.models import Order
     from apps.users.models import User
     from apps.users.tokens import token_obtain
-    from schema.operations import operation
+    from schema.core.operations import operation
 
     admin = token_obtain(email=ADMIN[0], password=ADMIN[1], client_address="127.0.0.1").access_token
     user = token_obtain(email=USER[0], password=USER[1], client_address="127.0.0.1").access_token

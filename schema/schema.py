@@ -19,14 +19,14 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from schema import connections, pagination
 from schema.catalog.mutations import CatalogMutations
 from schema.catalog.queries import CatalogQueries
-from schema.errors import ErrorCodes
-from schema.execution import PlannedExecutor
-from schema.ids import pk_of
-from schema.inputs import RefuseNulCharacters
-from schema.limits import (
+from schema.core import connections, pagination
+from schema.core.errors import ErrorCodes
+from schema.core.execution import PlannedExecutor
+from schema.core.ids import pk_of
+from schema.core.inputs import RefuseNulCharacters
+from schema.core.limits import (
     MAX_ALIASES,
     MAX_DEPTH,
     MAX_NODES,
@@ -34,12 +34,12 @@ from schema.limits import (
     MaxNodesLimiter,
     is_introspection,
 )
+from schema.core.parsing import DocumentCache
+from schema.core.results import OPTIMIZER_CONFIG
+from schema.core.scalars import DATETIME_SCALAR, MONEY_SCALAR
 from schema.orders.mutations import OrderMutations
 from schema.orders.queries import OrderQueries
 from schema.orders.subscriptions import OrderSubscriptions
-from schema.parsing import DocumentCache
-from schema.results import OPTIMIZER_CONFIG
-from schema.scalars import DATETIME_SCALAR, MONEY_SCALAR
 from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
 
@@ -79,7 +79,7 @@ def _keeping_rules(limiter: AddValidationRules) -> Callable[[], AddValidationRul
 
 def schema_extensions() -> list:
     """Outermost first: error codes see every error, limits run before any resolver."""
-    from schema import sql_queries
+    from schema.core import sql_queries
 
     extensions = [
         ErrorCodes,

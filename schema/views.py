@@ -20,11 +20,11 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 
 from apps.core.request_id import current_request_id
-from backend.client_address import client_address_of_request
-from schema import operations, persisted_queries, transport
-from schema.context import Context
-from schema.errors import ErrorCode
-from schema.transport import RequestRefused
+from schema.core import operations, persisted_queries, transport
+from schema.core.client_address import client_address_of_request
+from schema.core.context import Context
+from schema.core.errors import ErrorCode
+from schema.core.transport import RequestRefused
 
 GRAPHIQL_FRONTEND = Path(settings.BASE_DIR) / "frontend" / "graphiql"
 CDN = "https://cdn.jsdelivr.net/npm"
@@ -69,7 +69,7 @@ def _check_csrf(request) -> None:
         )
 
 
-logger = logging.getLogger("schema.errors")
+logger = logging.getLogger("schema.core.errors")
 
 
 def _retry_after(response_data: dict | list[dict]) -> int | None:
@@ -87,7 +87,7 @@ def _retry_after(response_data: dict | list[dict]) -> int | None:
 @method_decorator(csrf_exempt, name="dispatch")
 class ApiGraphQLView(GraphQLView):
     """GraphQL over HTTP at /graphql/; GraphiQL where settings enable it; Apollo's automatic
-    persisted queries (`schema.persisted_queries`) over POST and GET."""
+    persisted queries (`schema.core.persisted_queries`) over POST and GET."""
 
     @classmethod
     def from_settings(cls, schema):
@@ -104,7 +104,7 @@ class ApiGraphQLView(GraphQLView):
             return RequestRefused(error.status_code, error.reason).response()
 
     def parse_http_body(self, request_adapter):
-        # The one reading of the request (method, headers, parameters, body): `schema.transport`.
+        # The one reading of the request (method, headers, parameters, body): schema.core.transport.
         return transport.read(request_adapter.request)
 
     def get_context(self, request, response) -> Context:

@@ -24,7 +24,7 @@ from apps.core.request_id import accept_or_make, set_current_request_id
 from apps.orders.events import ORDER_UPDATED
 from apps.users.models import User
 from apps.users.tokens import InvalidToken, access_token_verify
-from backend.client_address import client_address_of_scope
+from schema.core.client_address import client_address_of_scope
 
 logger = logging.getLogger("backend.requests")
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import RequestFactory
 from django.urls import resolve
 
-from schema.operations import operation
+from schema.core.operations import operation
 from tests.asgi_server import AsgiServer
 from tests.asgi_server import start as start_asgi_server
 

@@ -164,7 +164,7 @@ STRAWBERRY_DJANGO = {
 
 # Every request has one log line (backend.middleware.RequestTimingMiddleware) with its status:
 # Django's extra warning for each 4xx ("Bad Request: /graphql/") is left out; 5xx stay.
-# strawberry's own error log is replaced by schema.errors' (masked errors, with request ids).
+# strawberry's own error log is replaced by schema.core.errors' (masked errors, with request ids).
 LOGGER_LEVELS = {
     "django.request": {"level": "ERROR"},
     "strawberry.execution": {"level": "CRITICAL"},
@@ -194,7 +194,7 @@ if min(LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, LOGIN_FAILURE_WINDOW)
 
 # The client address (login limits) is the peer's, or, behind this many proxies that each
 # append the address they received from to X-Forwarded-For, that many entries from its right
-# (backend/client_address.py). The app must then be reachable only through those proxies.
+# (schema/core/client_address.py). The app must then be reachable only through those proxies.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")

@@ -7,9 +7,9 @@ from strawberry import Info, relay
 from apps.catalog import services
 from apps.catalog.models import Product
 from schema.catalog.types import ProductType
-from schema.ids import object_of
-from schema.permissions import IsAdmin, require
-from schema.results import reload_for_selection
+from schema.core.ids import object_of
+from schema.core.permissions import IsAdmin, require
+from schema.core.results import reload_for_selection
 
 
 @strawberry.input(description="A new product; it starts active.")

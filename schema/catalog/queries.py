@@ -1,8 +1,8 @@
 import strawberry
 
-from schema import connections
 from schema.catalog.filters import ProductFilter, ProductOrder
 from schema.catalog.types import ProductConnection
+from schema.core import connections
 
 
 @strawberry.type

@@ -13,8 +13,8 @@ from strawberry_django.relay import DjangoCursorConnection
 from strawberry_django.relay.utils import resolve_edge_class
 
 from apps.catalog import models, selectors
-from schema.context import get_viewer
-from schema.pagination import selects
+from schema.core.context import get_viewer
+from schema.core.pagination import selects
 
 
 @strawberry_django.type(models.Product, name="Product")

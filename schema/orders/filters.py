@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from strawberry import auto
 
 from apps.orders import models
-from schema.connections import FILTER_OPERATORS
+from schema.core.connections import FILTER_OPERATORS
 from schema.orders.types import OrderStatus
 
 

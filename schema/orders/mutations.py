@@ -5,12 +5,12 @@ from django.db import transaction
 from strawberry import Info, relay
 
 from apps.orders import services
-from schema.context import get_viewer
-from schema.errors import BadUserInput, Conflict, NotFound
-from schema.ids import pk_of
+from schema.core.context import get_viewer
+from schema.core.errors import BadUserInput, Conflict, NotFound
+from schema.core.ids import pk_of
+from schema.core.permissions import IsAuthenticated, require
+from schema.core.results import reload_for_selection
 from schema.orders.types import OrderType
-from schema.permissions import IsAuthenticated, require
-from schema.results import reload_for_selection
 
 
 @strawberry.input(description="One line of an order: a product and how many units.")

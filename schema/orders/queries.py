@@ -1,10 +1,10 @@
 import strawberry
 from strawberry_django.relay import DjangoCursorConnection
 
-from schema import connections
+from schema.core import connections
+from schema.core.permissions import IsAuthenticated, require
 from schema.orders.filters import OrderFilter, OrderOrder
 from schema.orders.types import OrderType
-from schema.permissions import IsAuthenticated, require
 
 
 @strawberry.type

@@ -10,11 +10,11 @@ from strawberry import Info, relay
 from apps.orders import events
 from apps.orders.models import Order
 from apps.users.models import User
-from schema.context import get_viewer
-from schema.errors import NotFound, Unauthenticated
-from schema.ids import pk_of
+from schema.core.context import get_viewer
+from schema.core.errors import NotFound, Unauthenticated
+from schema.core.ids import pk_of
+from schema.core.results import load_for_selection
 from schema.orders.types import OrderType
-from schema.results import load_for_selection
 
 # What an event is compared on: (status, updated_at). Read as annotations, which the
 # optimizer's only() keeps, so they are loaded whatever the client selected (a deferred

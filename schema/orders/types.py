@@ -11,7 +11,7 @@ from apps.catalog.models import Product
 from apps.orders import models
 from apps.orders import selectors as order_selectors
 from schema.catalog.types import ProductType
-from schema.context import get_viewer
+from schema.core.context import get_viewer
 
 if TYPE_CHECKING:
     from schema.users.types import UserType

@@ -5,7 +5,7 @@ from django.db.models import Q, QuerySet
 from strawberry import auto
 
 from apps.users import models, selectors
-from schema.connections import FILTER_OPERATORS
+from schema.core.connections import FILTER_OPERATORS
 from schema.users.types import UserRole
 
 

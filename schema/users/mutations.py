@@ -6,11 +6,11 @@ from strawberry import Info, relay
 
 from apps.users import login_limits, services, tokens
 from apps.users.models import User
-from schema.context import get_client_address, get_viewer
-from schema.errors import Conflict, TooManyRequests, Unauthenticated
-from schema.ids import object_of
-from schema.permissions import IsAdmin, IsAuthenticated, require
-from schema.results import reload_for_selection
+from schema.core.context import get_client_address, get_viewer
+from schema.core.errors import Conflict, TooManyRequests, Unauthenticated
+from schema.core.ids import object_of
+from schema.core.permissions import IsAdmin, IsAuthenticated, require
+from schema.core.results import reload_for_selection
 from schema.users.types import UserType
 
 

@@ -4,9 +4,9 @@ from strawberry import Info
 from strawberry_django.relay import DjangoCursorConnection
 
 from apps.users import models
-from schema import connections
-from schema.context import get_viewer
-from schema.permissions import IsAdmin, require
+from schema.core import connections
+from schema.core.context import get_viewer
+from schema.core.permissions import IsAdmin, require
 from schema.users.filters import UserFilter, UserOrder
 from schema.users.types import UserType
 

@@ -8,8 +8,8 @@ from strawberry_django.relay import DjangoCursorConnection
 
 from apps.orders import selectors as order_selectors
 from apps.users import models
-from schema import connections
-from schema.context import get_viewer
+from schema.core import connections
+from schema.core.context import get_viewer
 from schema.orders.filters import OrderFilter, OrderOrder
 from schema.orders.types import OrderType
 

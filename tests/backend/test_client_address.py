@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory, override_settings
 
-from backend.client_address import (
+from schema.core.client_address import (
     UNKNOWN,
     client_address,
     client_address_of_request,

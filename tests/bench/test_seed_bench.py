@@ -101,7 +101,7 @@ def test_baseline_view_is_for_admins_only():
 
 def test_the_deep_pages_start_halfway_and_at_the_end(graphql):
     from bench.__main__ import from_the_end, middle_user_cursor
-    from schema.operations import operation
+    from schema.core.operations import operation
 
     seed(20)  # 21 users with the admin
     admin = User.objects.get(email=ADMIN_EMAIL)

@@ -227,7 +227,7 @@ class ServerLog(logging.Handler):
 @pytest.fixture
 def server_log():
     handler = ServerLog()
-    loggers = [logging.getLogger(name) for name in ("schema.errors", "django.request")]
+    loggers = [logging.getLogger(name) for name in ("schema.core.errors", "django.request")]
     for logger in loggers:
         logger.addHandler(handler)
     yield handler

@@ -7,7 +7,7 @@ socket's source address, so the server sees two peers, as it would see two machi
 import httpx
 import pytest
 
-from schema.operations import operation
+from schema.core.operations import operation
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from apps.users import tokens
-from schema.operations import operation
+from schema.core.operations import operation
 from tests.factories import PASSWORD, AdminFactory, ProductFactory, UserFactory
 from tests.integration.conftest import ProductLock
 from tests.schema.selections import field_selections, order_node, order_updated

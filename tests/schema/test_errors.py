@@ -59,7 +59,7 @@ def test_unexpected_errors_are_masked_and_logged_with_the_request_id(graphql, mo
         raise RuntimeError('relation "orders_order" does not exist: SELECT secret FROM x')
 
     monkeypatch.setattr(order_selectors, "item_count_by_order", broken)
-    with caplog.at_level(logging.ERROR, logger="schema.errors"):
+    with caplog.at_level(logging.ERROR, logger="schema.core.errors"):
         result = graphql("{ orders { edges { node { itemCount } } } }", user=order.user)
 
     (error,) = result["errors"]
@@ -67,7 +67,7 @@ def test_unexpected_errors_are_masked_and_logged_with_the_request_id(graphql, mo
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert "SELECT" not in str(result)
     request_id = error["extensions"]["requestId"]
-    (record,) = [r for r in caplog.records if r.name == "schema.errors"]
+    (record,) = [r for r in caplog.records if r.name == "schema.core.errors"]
     assert request_id in record.getMessage()
     assert "SELECT secret" in str(record.exc_info[1])
 
@@ -92,7 +92,7 @@ def test_introspection_is_disabled_where_settings_say_so(settings):
 
 
 def test_an_error_raised_inside_an_extension_is_masked_too(client, monkeypatch):
-    from schema.limits import NodeCounter
+    from schema.core.limits import NodeCounter
 
     def broken(self, *args):
         raise RuntimeError("SELECT secret FROM somewhere")

@@ -19,9 +19,9 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from apps.users import tokens
 from backend.asgi import application
-from schema import execution
-from schema.execution import FALLBACK, Plan, PlannedExecutor, plan_of
-from schema.operations import operation, operation_names
+from schema.core import execution
+from schema.core.execution import FALLBACK, Plan, PlannedExecutor, plan_of
+from schema.core.operations import operation, operation_names
 from schema.schema import schema
 from tests.conftest import post_graphql
 from tests.factories import (

@@ -6,7 +6,8 @@ import re
 
 from graphql import parse, print_ast, validate
 
-from schema import operations, views
+from schema import views
+from schema.core import operations
 from schema.schema import schema
 
 LOCK = views.GRAPHIQL_FRONTEND / "package-lock.json"

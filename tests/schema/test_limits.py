@@ -8,7 +8,7 @@ import strawberry
 from graphql import GraphQLNamedType
 from strawberry.types import ExecutionResult
 
-from schema.limits import MaxNodesLimiter
+from schema.core.limits import MaxNodesLimiter
 from tests.conftest import error_codes
 from tests.factories import AdminFactory, OrderFactory
 

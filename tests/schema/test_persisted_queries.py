@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from schema.operations import operation
+from schema.core.operations import operation
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

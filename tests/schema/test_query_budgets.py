@@ -10,7 +10,7 @@ from graphql import OperationType, parse
 from strawberry.relay import to_base64
 
 from apps.orders.models import OrderStatus
-from schema.operations import operation, operation_names
+from schema.core.operations import operation, operation_names
 from tests.conftest import error_codes
 from tests.factories import AdminFactory, ProductFactory, UserFactory, order_with_items
 

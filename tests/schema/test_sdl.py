@@ -17,8 +17,8 @@ from strawberry.printer import print_schema
 
 from apps.orders import models as order_models
 from apps.users import models as user_models
-from schema.connections import ARGUMENT_DESCRIPTIONS
-from schema.limits import is_relay_connection
+from schema.core.connections import ARGUMENT_DESCRIPTIONS
+from schema.core.limits import is_relay_connection
 from schema.orders.types import OrderStatus
 from schema.schema import schema
 from schema.users.types import UserRole
@@ -101,7 +101,7 @@ def test_the_description_check_finds_what_is_missing():
 
 
 def test_every_connection_describes_its_list_arguments():
-    """Each connection field is declared with `schema.connections.connection`, whose arguments
+    """Each connection field is declared with `schema.core.connections.connection`, whose arguments
     tell the page sizes and cursor rules (the libraries' own text knows nothing of them)."""
     connections = [
         (f"{type_name}.{field_name}", field)

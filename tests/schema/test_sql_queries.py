@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from apps.users.models import User
 from schema import schema as schema_module
-from schema.sql_queries import SqlQueryCount
+from schema.core.sql_queries import SqlQueryCount
 from schema.views import ApiGraphQLView
 from tests.factories import ProductFactory, UserFactory
 

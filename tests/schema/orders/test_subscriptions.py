@@ -21,7 +21,7 @@ from apps.orders import events, services
 from apps.orders import selectors as order_selectors
 from apps.users import tokens
 from backend.asgi import application
-from schema.operations import operation
+from schema.core.operations import operation
 from schema.schema import schema
 from schema.websocket import MAX_PENDING_EVENTS, OrderUpdatesConsumer
 from tests.factories import PASSWORD, OrderFactory, ProductFactory, UserFactory
@@ -249,7 +249,7 @@ def test_an_unexpected_error_is_masked_and_logged_with_the_connections_request_i
     caplog.handler.addFilter(RequestIdLogFilter())  # as production's handlers do
     headers = [(b"x-request-id", incoming)] if incoming else None
     with (
-        caplog.at_level(logging.ERROR, logger="schema.errors"),
+        caplog.at_level(logging.ERROR, logger="schema.core.errors"),
         caplog.at_level(logging.INFO, logger="backend.requests"),
     ):
         first, failed, complete = first_event_then_cancelled(order, headers)
@@ -267,7 +267,7 @@ def test_an_unexpected_error_is_masked_and_logged_with_the_connections_request_i
         assert request_id == incoming.decode()
     else:
         assert re.fullmatch(r"[0-9a-f]{32}", request_id)
-    (record,) = [r for r in caplog.records if r.name == "schema.errors"]
+    (record,) = [r for r in caplog.records if r.name == "schema.core.errors"]
     assert record.request_id == request_id  # the contextvar, current where it was logged
     assert request_id in record.getMessage()
     traceback = logging.Formatter().formatException(record.exc_info)
@@ -338,10 +338,10 @@ def test_a_missing_order_is_not_found_and_nothing_is_logged(caplog):
         await ws.disconnect()
         return messages
 
-    with caplog.at_level(logging.ERROR, logger="schema.errors"):
+    with caplog.at_level(logging.ERROR, logger="schema.core.errors"):
         failed, complete = asyncio.run(scenario())
 
     assert complete == {"id": "1", "type": "complete"}
     (error,) = failed["payload"]["errors"]
     assert error["extensions"] == {"code": "NOT_FOUND"}
-    assert not [r for r in caplog.records if r.name == "schema.errors"]
+    assert not [r for r in caplog.records if r.name == "schema.core.errors"]

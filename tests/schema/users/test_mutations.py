@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 
 from apps.users.models import User
-from schema.operations import operation
+from schema.core.operations import operation
 from tests.factories import PASSWORD, AdminFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from apps.users.models import User
 @dataclass
 class Context(StrawberryDjangoContext):
     """`info.context` over HTTP: strawberry's request and response, plus the client address
-    the view resolved once for the request (backend/client_address.py)."""
+    the view resolved once for the request (schema/core/client_address.py)."""
 
     client_address: str
 

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
-from schema.errors import ErrorCode
+from schema.core.errors import ErrorCode
 
 # Long, not forever: an expiring key stays evictable under Redis's `volatile-*` policies,
 # and a client whose document expired re-registers it in one extra round trip.

@@ -40,8 +40,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.types import ExecutionResult
 
-from schema.errors import ErrorCode
-from schema.pagination import DEFAULT_PAGE_SIZE
+from schema.core.errors import ErrorCode
+from schema.core.pagination import DEFAULT_PAGE_SIZE
 
 ConnectionPredicate = Callable[[GraphQLNamedType], bool]
 

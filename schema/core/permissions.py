@@ -5,8 +5,8 @@ from typing import Any
 from strawberry import Info
 from strawberry.permission import BasePermission, PermissionExtension
 
-from schema.context import get_viewer
-from schema.errors import Forbidden, Unauthenticated
+from schema.core.context import get_viewer
+from schema.core.errors import Forbidden, Unauthenticated
 
 
 class IsAuthenticated(BasePermission):

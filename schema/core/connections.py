@@ -19,8 +19,8 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry_django.fields.field import StrawberryDjangoField
 from strawberry_django.ordering import Ordering
 
-from schema.limits import MAX_NODES
-from schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from schema.core.limits import MAX_NODES
+from schema.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 _NODE_LIMIT = (
     f"Nested pages multiply: a request that could return more than {MAX_NODES:,} nodes is "
@@ -126,7 +126,7 @@ def describe_library_types() -> None:
     if values.keys() != ORDERING_VALUES.keys() or fields.keys() != PAGE_INFO_FIELDS.keys():
         raise RuntimeError(
             "strawberry-django's Ordering or strawberry's PageInfo changed: "
-            f"{sorted(values)}, {sorted(fields)}; update schema/connections.py"
+            f"{sorted(values)}, {sorted(fields)}; update schema/core/connections.py"
         )
     ordering.description = ORDERING
     for name, description in ORDERING_VALUES.items():

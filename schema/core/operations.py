@@ -7,7 +7,7 @@ from pathlib import Path
 from graphql import DocumentNode, FragmentSpreadNode, parse, print_ast, visit
 from graphql.language import Visitor
 
-OPERATIONS_DIR = Path(__file__).resolve().parent.parent / "clients" / "operations"
+OPERATIONS_DIR = Path(__file__).resolve().parents[2] / "clients" / "operations"
 # GraphiQL opens on the first operation: the catalog, which anyone may run.
 FIRST_FILE = "shop.graphql"
 

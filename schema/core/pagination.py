@@ -56,7 +56,7 @@ from strawberry_django.relay.cursor_connection import (
     build_tuple_compare,
 )
 
-from schema.errors import BadUserInput
+from schema.core.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

@@ -7,7 +7,7 @@ from graphql import DocumentNode, GraphQLError, StringValueNode, Visitor, visit
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
-from schema.errors import ErrorCode
+from schema.core.errors import ErrorCode
 
 NUL = "\x00"
 MESSAGE = "Text may not contain NUL (\\u0000) characters."

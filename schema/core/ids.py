@@ -5,7 +5,7 @@ from typing import TypeVar
 from django.db.models import Model, QuerySet
 from strawberry import relay
 
-from schema.errors import BadUserInput, NotFound
+from schema.core.errors import BadUserInput, NotFound
 
 M = TypeVar("M", bound=Model)
 

@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from strawberry.http import GraphQLRequestData
 from strawberry.types.graphql import OperationType
 
-from schema.errors import ErrorCode
+from schema.core.errors import ErrorCode
 
 ALLOWED_METHODS = ("GET", "POST")
 # What each method may run: mutations only over POST; subscriptions only over the WebSocket.

@@ -31,7 +31,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from apps.core.request_id import current_request_id
 
-logger = logging.getLogger("schema.errors")
+logger = logging.getLogger("schema.core.errors")
 
 
 class ErrorCode(enum.StrEnum):
