@@ -5,11 +5,13 @@ import logging
 import time
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.utils.http import parse_header_parameters
 
 from apps.core.request_id import accept_or_make, set_current_request_id
+from apps.users import tokens
 from schema.core.transport import RequestRefused
 
 logger = logging.getLogger("backend.requests")
@@ -155,3 +157,32 @@ class RequestTimingMiddleware:
             request_id,
         )
         return response
+
+
+class BearerTokenMiddleware:
+    """Sets `request.user` from a Bearer access token; a bad token leaves `request.auth_error`.
+
+    Without an Authorization header, Django's session login applies unchanged. With one,
+    the token alone decides: a bad, expired or forged token, or an inactive user, makes
+    the request anonymous and sets `auth_error`, which the GraphQL view turns into
+    UNAUTHENTICATED for the whole operation.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.auth_error = None
+        request.token_family = None
+        header = request.headers.get("Authorization")
+        if header is not None:
+            try:
+                bearer = tokens.bearer_authenticate(header)
+            except tokens.InvalidToken:
+                request.user = AnonymousUser()
+                request.auth_error = "Invalid or expired access token."
+            else:
+                request.user = bearer.user
+                request.token_family = bearer.family
+                request._dont_enforce_csrf_checks = True
+        return self.get_response(request)

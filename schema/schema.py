@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 from django.conf import settings
-from strawberry import Info, relay
+from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -22,6 +22,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from schema.catalog.mutations import CatalogMutations
 from schema.catalog.queries import CatalogQueries
 from schema.core import connections, pagination
+from schema.core.context import Info
 from schema.core.errors import ErrorCodes
 from schema.core.execution import PlannedExecutor
 from schema.core.ids import pk_of

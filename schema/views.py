@@ -110,7 +110,11 @@ class ApiGraphQLView(GraphQLView):
     def get_context(self, request, response) -> Context:
         # The one place an HTTP request's client address is resolved; resolvers read it here.
         return Context(
-            request=request, response=response, client_address=client_address_of_request(request)
+            request=request,
+            response=response,
+            client_address=client_address_of_request(request),
+            viewer=request.user,
+            token_family=getattr(request, "token_family", None),
         )
 
     def create_response(self, response_data, sub_response):

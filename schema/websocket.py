@@ -12,8 +12,6 @@ a masked error's `extensions.requestId` finds its log lines.
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -22,9 +20,10 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from apps.core.request_id import accept_or_make, set_current_request_id
 from apps.orders.events import ORDER_UPDATED
+from apps.users import tokens
 from apps.users.models import User
-from apps.users.tokens import InvalidToken, access_token_verify
 from schema.core.client_address import client_address_of_scope
+from schema.core.context import Context
 
 logger = logging.getLogger("backend.requests")
 
@@ -32,27 +31,6 @@ logger = logging.getLogger("backend.requests")
 # event only says "reload the order", so the next one still brings the latest state).
 MAX_PENDING_EVENTS = 16
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
-
-
-@dataclass
-class SubscriptionContext:
-    """What resolvers get as `info.context`: `request.user` and `client_address` as over HTTP."""
-
-    request: "OrderUpdatesConsumer"
-    client_address: str
-    connection_params: dict[str, Any] | None = field(default=None)
-
-    @property
-    def ws(self) -> "OrderUpdatesConsumer":
-        return self.request
-
-
-def _user_for(token: str) -> User | None:
-    try:
-        claims = access_token_verify(token)
-    except InvalidToken:
-        return None
-    return User.objects.filter(pk=claims.user_id, is_active=True).first()
 
 
 class OrderUpdatesConsumer(GraphQLWSConsumer):
@@ -94,20 +72,24 @@ class OrderUpdatesConsumer(GraphQLWSConsumer):
             self.request_id,
         )
 
-    async def get_context(self, request, response) -> SubscriptionContext:
-        return SubscriptionContext(
-            request=request, client_address=client_address_of_scope(self.scope)
+    async def get_context(self, request, response) -> Context:
+        # One per connection; its viewer is set by `on_ws_connect`, before any operation runs.
+        return Context(
+            request=request,
+            response=response,
+            client_address=client_address_of_scope(self.scope),
+            ws=self,
         )
 
-    async def on_ws_connect(self, context: SubscriptionContext) -> None:
+    async def on_ws_connect(self, context: Context) -> None:
         header = str((context.connection_params or {}).get("Authorization", ""))
-        scheme, _, token = header.partition(" ")
+        user = family = None
         if header:
-            user = (
-                await sync_to_async(_user_for)(token.strip())
-                if scheme.lower() == "bearer"
-                else None
-            )
+            try:
+                bearer = await sync_to_async(tokens.bearer_authenticate)(header)
+                user, family = bearer.user, bearer.family
+            except tokens.InvalidToken:
+                pass
         else:
             # No token: a same-origin page with a session (GraphiQL after signing in).
             session_user = self.scope.get("user")
@@ -116,7 +98,8 @@ class OrderUpdatesConsumer(GraphQLWSConsumer):
             raise ConnectionRejectionError(
                 {"message": "Authentication required.", "code": "UNAUTHENTICATED"}
             )
-        self.user = user
+        self.user = context.viewer = user
+        context.token_family = family
 
     async def dispatch(self, message) -> None:
         if message.get("type") == ORDER_UPDATED:

@@ -137,6 +137,27 @@ def tokens_revoke(
     return tokens.update(revoked_at=timezone.now())
 
 
+@dataclass(frozen=True)
+class Bearer:
+    """Who an access token speaks for: an active user, in one token family."""
+
+    user: User
+    family: uuid.UUID | None
+
+
+def bearer_authenticate(header: str) -> Bearer:
+    """What an `Authorization: Bearer <accessToken>` value proves; InvalidToken for anything
+    else: another scheme, a bad, expired or forged token, an inactive user."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken
+    claims = access_token_verify(token.strip())
+    user = User.objects.filter(pk=claims.user_id, is_active=True).first()
+    if user is None:
+        raise InvalidToken
+    return Bearer(user=user, family=claims.family)
+
+
 def access_token_verify(token: str) -> AccessClaims:
     """The claims of a valid access token; anything else raises InvalidToken."""
     try:

@@ -2,11 +2,12 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
-from strawberry import Info, relay
+from strawberry import relay
 
 from apps.catalog import services
 from apps.catalog.models import Product
 from schema.catalog.types import ProductType
+from schema.core.context import Info
 from schema.core.ids import object_of
 from schema.core.permissions import IsAdmin, require
 from schema.core.results import reload_for_selection

@@ -7,13 +7,13 @@ import strawberry
 import strawberry_django
 from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
-from strawberry import Info, auto, relay
+from strawberry import auto, relay
 from strawberry.utils.inspect import in_async_context
 from strawberry_django.relay import DjangoCursorConnection
 from strawberry_django.relay.utils import resolve_edge_class
 
 from apps.catalog import models, selectors
-from schema.core.context import get_viewer
+from schema.core.context import Info
 from schema.core.pagination import selects
 
 
@@ -35,7 +35,7 @@ class ProductType(relay.Node):
             # Reached through an order item: the order's visibility already decided, and a
             # product on an order the caller can see stays visible once deactivated.
             return queryset
-        return queryset.visible_to(get_viewer(info))
+        return queryset.visible_to(info.context.viewer)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,27 +1,36 @@
-"""What resolvers may take from the request context."""
+"""`info.context`: what a resolver may know of its caller, the same over HTTP and WebSocket."""
 
-from dataclasses import dataclass
+from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import strawberry
 from django.contrib.auth.models import AnonymousUser
-from strawberry import Info
-from strawberry.django.context import StrawberryDjangoContext
 
 from apps.users.models import User
 
+if TYPE_CHECKING:
+    from strawberry.channels import GraphQLWSConsumer
+
 
 @dataclass
-class Context(StrawberryDjangoContext):
-    """`info.context` over HTTP: strawberry's request and response, plus the client address
-    the view resolved once for the request (schema/core/client_address.py)."""
+class Context:
+    """Built by the HTTP view for each request, and by the WebSocket consumer for each
+    connection (its viewer set once `connection_init` has authenticated it)."""
 
+    # strawberry's own: the Django request (or the consumer) and the response it may amend.
+    request: Any
+    response: Any
+    # The caller's address as the transport resolved it (schema/core/client_address.py).
     client_address: str
+    viewer: User | AnonymousUser = field(default_factory=AnonymousUser)
+    # The refresh-token family the caller's access token was issued in, if any.
+    token_family: uuid.UUID | None = None
+    # WebSocket only: the connection, and `connection_init`'s payload.
+    ws: GraphQLWSConsumer | None = None
+    connection_params: dict[str, Any] | None = None
 
 
-def get_viewer(info: Info) -> User | AnonymousUser:
-    """The caller: a `User` when authenticated, otherwise `AnonymousUser`."""
-    return info.context.request.user
-
-
-def get_client_address(info: Info) -> str:
-    """The caller's address as its transport resolved it (HTTP view or WebSocket consumer)."""
-    return info.context.client_address
+Info = strawberry.Info[Context, None]

@@ -39,7 +39,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
-from strawberry import Info
 from strawberry.relay import from_base64
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
@@ -56,6 +55,7 @@ from strawberry_django.relay.cursor_connection import (
     build_tuple_compare,
 )
 
+from schema.core.context import Info
 from schema.core.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20

@@ -2,10 +2,9 @@
 
 from typing import Any
 
-from strawberry import Info
 from strawberry.permission import BasePermission, PermissionExtension
 
-from schema.core.context import get_viewer
+from schema.core.context import Info
 from schema.core.errors import Forbidden, Unauthenticated
 
 
@@ -13,7 +12,7 @@ class IsAuthenticated(BasePermission):
     """Any signed-in user; anonymous callers get UNAUTHENTICATED."""
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        if not get_viewer(info).is_authenticated:
+        if not info.context.viewer.is_authenticated:
             raise Unauthenticated("Authentication required.")
         return True
 
@@ -22,7 +21,7 @@ class IsAdmin(BasePermission):
     """ADMIN only; other users get FORBIDDEN, anonymous callers UNAUTHENTICATED."""
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        viewer = get_viewer(info)
+        viewer = info.context.viewer
         if not viewer.is_authenticated:
             raise Unauthenticated("Authentication required.")
         if not viewer.is_admin:

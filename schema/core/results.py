@@ -3,8 +3,9 @@
 from typing import TypeVar
 
 from django.db import models
-from strawberry import Info
 from strawberry_django.optimizer import OptimizerConfig, optimize
+
+from schema.core.context import Info
 
 M = TypeVar("M", bound=models.Model)
 

@@ -2,10 +2,10 @@ from typing import Annotated
 
 import strawberry
 from django.db import transaction
-from strawberry import Info, relay
+from strawberry import relay
 
 from apps.orders import services
-from schema.core.context import get_viewer
+from schema.core.context import Info
 from schema.core.errors import BadUserInput, Conflict, NotFound
 from schema.core.ids import pk_of
 from schema.core.permissions import IsAuthenticated, require
@@ -67,7 +67,7 @@ class OrderMutations:
         with transaction.atomic():
             try:
                 order = services.order_place(
-                    user=get_viewer(info), items=lines, idempotency_key=input.idempotency_key
+                    user=info.context.viewer, items=lines, idempotency_key=input.idempotency_key
                 )
             except services.IdempotencyKeyReused:
                 raise Conflict(
@@ -90,7 +90,7 @@ class OrderMutations:
             order_id = pk_of(input.id, "Order")
             if order_id is None:
                 raise services.OrderNotFound
-            order = services.order_cancel(order_id=order_id, viewer=get_viewer(info))
+            order = services.order_cancel(order_id=order_id, viewer=info.context.viewer)
         except services.OrderNotFound:
             raise NotFound("No such order.") from None
         except services.OrderNotCancellable:

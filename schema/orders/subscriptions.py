@@ -5,12 +5,12 @@ from typing import Annotated
 import strawberry
 from asgiref.sync import sync_to_async
 from django.db.models import F
-from strawberry import Info, relay
+from strawberry import relay
 
 from apps.orders import events
 from apps.orders.models import Order
 from apps.users.models import User
-from schema.core.context import get_viewer
+from schema.core.context import Info
 from schema.core.errors import NotFound, Unauthenticated
 from schema.core.ids import pk_of
 from schema.core.results import load_for_selection
@@ -31,7 +31,7 @@ def _load(order_id: int, info: Info, *, unless: State | None = None) -> tuple[Or
     Runs in a thread: everything the selection resolves is loaded here (the optimizer's
     joins, prefetches and annotations), so the event loop only reads loaded values.
     """
-    viewer = get_viewer(info)
+    viewer = info.context.viewer
     if not User.objects.filter(pk=viewer.pk, is_active=True).exists():
         # Deactivated since the connection opened: its events stop with its tokens.
         raise Unauthenticated("This account is no longer active.")

@@ -5,13 +5,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
-from strawberry import Info, auto, relay
+from strawberry import auto, relay
 
 from apps.catalog.models import Product
 from apps.orders import models
 from apps.orders import selectors as order_selectors
 from schema.catalog.types import ProductType
-from schema.core.context import get_viewer
+from schema.core.context import Info
 
 if TYPE_CHECKING:
     from schema.users.types import UserType
@@ -77,4 +77,4 @@ class OrderType(relay.Node):
     def get_queryset(
         cls, queryset: models.OrderQuerySet, info: Info, **kwargs
     ) -> models.OrderQuerySet:
-        return queryset.visible_to(get_viewer(info))
+        return queryset.visible_to(info.context.viewer)

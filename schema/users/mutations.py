@@ -2,11 +2,11 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
-from strawberry import Info, relay
+from strawberry import relay
 
 from apps.users import login_limits, services, tokens
 from apps.users.models import User
-from schema.core.context import get_client_address, get_viewer
+from schema.core.context import Info
 from schema.core.errors import Conflict, TooManyRequests, Unauthenticated
 from schema.core.ids import object_of
 from schema.core.permissions import IsAdmin, IsAuthenticated, require
@@ -112,7 +112,7 @@ class UserMutations:
             pair = tokens.token_obtain(
                 email=input.email,
                 password=input.password,
-                client_address=get_client_address(info),
+                client_address=info.context.client_address,
             )
         except login_limits.TooManyAttempts as refusal:
             raise TooManyRequests(
@@ -162,11 +162,11 @@ class UserMutations:
         input: Annotated[UpdateProfileInput, strawberry.argument(description="The changes.")],
     ) -> UserType:
         user = services.user_update_profile(
-            user=get_viewer(info),
+            user=info.context.viewer,
             name=input.name,
             password=input.password,
             current_password=input.current_password,
-            keep_token_family=getattr(info.context.request, "token_family", None),
+            keep_token_family=info.context.token_family,
         )
         return reload_for_selection(user, info)
 
@@ -184,6 +184,6 @@ class UserMutations:
         ],
     ) -> UserType:
         user = object_of(input.id, "User", User.objects.all())
-        if user.pk == get_viewer(info).pk:
+        if user.pk == info.context.viewer.pk:
             raise Conflict("You cannot deactivate your own account.")
         return reload_for_selection(services.user_deactivate(user=user), info)

@@ -1,11 +1,10 @@
 import strawberry
 import strawberry_django
-from strawberry import Info
 from strawberry_django.relay import DjangoCursorConnection
 
 from apps.users import models
 from schema.core import connections
-from schema.core.context import get_viewer
+from schema.core.context import Info
 from schema.core.permissions import IsAdmin, require
 from schema.users.filters import UserFilter, UserOrder
 from schema.users.types import UserType
@@ -23,7 +22,7 @@ class UserQueries:
 
     @strawberry_django.field(description="The signed-in user; null for an anonymous caller.")
     def me(self, info: Info) -> UserType | None:
-        viewer = get_viewer(info)
+        viewer = info.context.viewer
         if not viewer.is_authenticated:
             return None
         return models.User.objects.filter(pk=viewer.pk)

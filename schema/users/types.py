@@ -3,13 +3,13 @@ from decimal import Decimal
 
 import strawberry
 import strawberry_django
-from strawberry import Info, auto, relay
+from strawberry import auto, relay
 from strawberry_django.relay import DjangoCursorConnection
 
 from apps.orders import selectors as order_selectors
 from apps.users import models
 from schema.core import connections
-from schema.core.context import get_viewer
+from schema.core.context import Info
 from schema.orders.filters import OrderFilter, OrderOrder
 from schema.orders.types import OrderType
 
@@ -50,4 +50,4 @@ class UserType(relay.Node):
     def get_queryset(
         cls, queryset: models.UserQuerySet, info: Info, **kwargs
     ) -> models.UserQuerySet:
-        return queryset.visible_to(get_viewer(info))
+        return queryset.visible_to(info.context.viewer)
