@@ -196,9 +196,16 @@ def order_fail_pending(*, order_id: int, reason: str) -> bool:
 
 
 @transaction.atomic
-def order_cancel(*, order_id: int, viewer: User) -> Order:
-    """PENDING or CONFIRMED become CANCELLED; a CONFIRMED order's stock is returned."""
-    order = Order.objects.visible_to(viewer).select_for_update().filter(pk=order_id).first()
+def order_cancel(*, order_id: int | None, viewer: User) -> Order:
+    """PENDING or CONFIRMED become CANCELLED; a CONFIRMED order's stock is returned.
+
+    `order_id` None (an id of something else) is not found, as an order `viewer` cannot see.
+    """
+    order = (
+        Order.objects.visible_to(viewer).select_for_update().filter(pk=order_id).first()
+        if order_id is not None
+        else None
+    )
     if order is None:
         raise OrderNotFound
     if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):

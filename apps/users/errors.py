@@ -2,7 +2,7 @@
 
 import enum
 
-from apps.core.errors import AuthenticationFailed, RateLimited
+from apps.core.errors import AuthenticationFailed, Conflict, RateLimited
 
 
 class UserErrorCode(enum.StrEnum):
@@ -12,6 +12,7 @@ class UserErrorCode(enum.StrEnum):
     INVALID_CREDENTIALS = "invalid_credentials"
     INVALID_TOKEN = "invalid_token"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
+    CANNOT_DEACTIVATE_SELF = "cannot_deactivate_self"
 
 
 class InvalidCredentials(AuthenticationFailed):
@@ -33,3 +34,10 @@ class TooManyAttempts(RateLimited):
 
     message = "Too many failed attempts; try again later."
     code = UserErrorCode.TOO_MANY_ATTEMPTS
+
+
+class CannotDeactivateSelf(Conflict):
+    """An administrator deactivating their own account."""
+
+    message = "You cannot deactivate your own account."
+    code = UserErrorCode.CANNOT_DEACTIVATE_SELF

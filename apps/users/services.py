@@ -11,7 +11,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 
 from apps.core.mail import send_once
-from apps.users.errors import UserErrorCode
+from apps.users.errors import CannotDeactivateSelf, UserErrorCode
 from apps.users.models import User
 from apps.users.tokens import tokens_revoke
 
@@ -95,8 +95,14 @@ def user_update_profile(
 
 
 @transaction.atomic
-def user_deactivate(*, user: User) -> User:
-    """Deactivates a user and ends all its tokens; access tokens stop at the next request."""
+def user_deactivate(*, user: User, by: User | None = None) -> User:
+    """Deactivates a user and ends all its tokens; access tokens stop at the next request.
+
+    `by`, the administrator doing it, may not deactivate themselves (nobody would be left to
+    undo it from the API).
+    """
+    if by is not None and by.pk == user.pk:
+        raise CannotDeactivateSelf
     user.is_active = False
     user.save(update_fields=["is_active"])
     tokens_revoke(user=user)

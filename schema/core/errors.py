@@ -29,6 +29,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.utils.str_converters import to_camel_case
 
+from apps.core import errors as domain
 from apps.core.request_id import current_request_id
 
 logger = logging.getLogger("schema.core.errors")
@@ -112,10 +113,24 @@ def fields_from_validation_error(error: DjangoValidationError) -> dict[str, list
     return {"input": list(error.messages)}
 
 
+# Each kind of domain refusal (apps.core.errors) and its code.
+_DOMAIN_ERRORS: dict[type[domain.DomainError], type[ApiError]] = {
+    domain.NotFound: NotFound,
+    domain.Conflict: Conflict,
+    domain.AuthenticationFailed: Unauthenticated,
+}
+
+
 def to_api_error(error: BaseException | None) -> ApiError | None:
     """The client-facing form of a known exception, or None for an unexpected one."""
     if isinstance(error, ApiError):
         return error
+    if isinstance(error, domain.RateLimited):
+        return TooManyRequests(error.message, retry_after=error.retry_after)
+    if isinstance(error, domain.DomainError):
+        for kind, api_error in _DOMAIN_ERRORS.items():
+            if isinstance(error, kind):
+                return api_error(error.message)
     if isinstance(error, DjangoValidationError):
         fields = fields_from_validation_error(error)
         first = next(iter(fields.values()), ["Invalid input."])

@@ -6,7 +6,7 @@ from strawberry import relay
 
 from apps.orders import services
 from schema.core.context import Info
-from schema.core.errors import BadUserInput, Conflict, NotFound
+from schema.core.errors import BadUserInput
 from schema.core.ids import pk_of
 from schema.core.permissions import IsAuthenticated, require
 from schema.core.results import reload_for_selection
@@ -65,14 +65,9 @@ class OrderMutations:
             lines.append((product_id, line.quantity))
         # The response shows the order as placed (PENDING): processing starts after commit.
         with transaction.atomic():
-            try:
-                order = services.order_place(
-                    user=info.context.viewer, items=lines, idempotency_key=input.idempotency_key
-                )
-            except services.IdempotencyKeyReused:
-                raise Conflict(
-                    "This idempotencyKey already placed an order of other items.",
-                ) from None
+            order = services.order_place(
+                user=info.context.viewer, items=lines, idempotency_key=input.idempotency_key
+            )
             return reload_for_selection(order, info)
 
     @strawberry.mutation(
@@ -86,13 +81,5 @@ class OrderMutations:
         info: Info,
         input: Annotated[CancelOrderInput, strawberry.argument(description="The order to cancel.")],
     ) -> OrderType:
-        try:
-            order_id = pk_of(input.id, "Order")
-            if order_id is None:
-                raise services.OrderNotFound
-            order = services.order_cancel(order_id=order_id, viewer=info.context.viewer)
-        except services.OrderNotFound:
-            raise NotFound("No such order.") from None
-        except services.OrderNotCancellable:
-            raise Conflict("Only PENDING or CONFIRMED orders can be cancelled.") from None
+        order = services.order_cancel(order_id=pk_of(input.id, "Order"), viewer=info.context.viewer)
         return reload_for_selection(order, info)

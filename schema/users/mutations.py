@@ -4,10 +4,9 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from apps.users import login_limits, services, tokens
+from apps.users import services, tokens
 from apps.users.models import User
 from schema.core.context import Info
-from schema.core.errors import Conflict, TooManyRequests, Unauthenticated
 from schema.core.ids import object_of
 from schema.core.permissions import IsAdmin, IsAuthenticated, require
 from schema.core.results import reload_for_selection
@@ -108,18 +107,9 @@ class UserMutations:
         info: Info,
         input: Annotated[ObtainTokenInput, strawberry.argument(description="The credentials.")],
     ) -> TokenPair:
-        try:
-            pair = tokens.token_obtain(
-                email=input.email,
-                password=input.password,
-                client_address=info.context.client_address,
-            )
-        except login_limits.TooManyAttempts as refusal:
-            raise TooManyRequests(
-                "Too many failed attempts; try again later.", retry_after=refusal.retry_after
-            ) from None
-        except tokens.InvalidCredentials:
-            raise Unauthenticated("Wrong email or password.") from None
+        pair = tokens.token_obtain(
+            email=input.email, password=input.password, client_address=info.context.client_address
+        )
         return _token_pair(pair)
 
     @strawberry.mutation(
@@ -133,10 +123,7 @@ class UserMutations:
             RefreshTokenInput, strawberry.argument(description="The refresh token to spend.")
         ],
     ) -> TokenPair:
-        try:
-            return _token_pair(tokens.token_refresh(refresh_token=input.refresh_token))
-        except tokens.InvalidToken:
-            raise Unauthenticated("Invalid refresh token.") from None
+        return _token_pair(tokens.token_refresh(refresh_token=input.refresh_token))
 
     @strawberry.mutation(
         description="Signs out, for anyone holding the token: it stops working at once. true "
@@ -184,6 +171,6 @@ class UserMutations:
         ],
     ) -> UserType:
         user = object_of(input.id, "User", User.objects.all())
-        if user.pk == info.context.viewer.pk:
-            raise Conflict("You cannot deactivate your own account.")
-        return reload_for_selection(services.user_deactivate(user=user), info)
+        return reload_for_selection(
+            services.user_deactivate(user=user, by=info.context.viewer), info
+        )
