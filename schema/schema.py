@@ -22,6 +22,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from schema.catalog.mutations import CatalogMutations
 from schema.catalog.queries import CatalogQueries
 from schema.core import connections, pagination
+from schema.core.compat import StrawberryGraphQLCoreExecutionContext
 from schema.core.context import Info
 from schema.core.errors import ErrorCodes
 from schema.core.execution import PlannedExecutor
@@ -124,12 +125,20 @@ class Subscription(OrderSubscriptions):
     pass
 
 
+def execution_context_class() -> type[StrawberryGraphQLCoreExecutionContext]:
+    """The planned executor, unless settings turn it off (GRAPHQL_PLANNED_EXECUTOR): then
+    strawberry's own, field by field through graphql-core."""
+    if settings.GRAPHQL_PLANNED_EXECUTOR:
+        return PlannedExecutor
+    return StrawberryGraphQLCoreExecutionContext
+
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     extensions=schema_extensions(),
-    execution_context_class=PlannedExecutor,
+    execution_context_class=execution_context_class(),
     config=StrawberryConfig(
         relay_max_results=pagination.MAX_PAGE_SIZE,
         name_converter=pagination.ConnectionNames(),

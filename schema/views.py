@@ -5,7 +5,6 @@ import logging
 from functools import cache
 from pathlib import Path
 
-from cross_web import HTTPException
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.middleware.csrf import CsrfViewMiddleware, get_token
@@ -16,12 +15,12 @@ from django.views.decorators.csrf import csrf_exempt
 from graphql import GraphQLError
 from strawberry.django.views import GraphQLView
 from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from apps.core.request_id import current_request_id
 from schema.core import operations, persisted_queries, transport
 from schema.core.client_address import client_address_of_request
+from schema.core.compat import CannotGetOperationTypeError, HTTPException, InvalidOperationTypeError
 from schema.core.context import Context
 from schema.core.errors import ErrorCode
 from schema.core.transport import RequestRefused

@@ -156,6 +156,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
 GRAPHIQL = env.bool("GRAPHIQL", default=DEBUG)
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
 
+# Fields that only read loaded rows are read inline (schema/core/execution.py); off: every
+# field through graphql-core's resolvers. The answers are the same either way.
+GRAPHQL_PLANNED_EXECUTOR = env.bool("GRAPHQL_PLANNED_EXECUTOR", default=True)
+
 STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,
     "TYPE_DESCRIPTION_FROM_MODEL_DOCSTRING": True,

@@ -8,11 +8,10 @@ import strawberry_django
 from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 from strawberry import auto, relay
-from strawberry.utils.inspect import in_async_context
 from strawberry_django.relay import DjangoCursorConnection
-from strawberry_django.relay.utils import resolve_edge_class
 
 from apps.catalog import models, selectors
+from schema.core.compat import in_async_context, resolve_edge_class
 from schema.core.context import Info
 from schema.core.pagination import selects
 

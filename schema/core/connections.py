@@ -14,11 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry_django
-from strawberry.relay import PageInfo
-from strawberry.types.arguments import StrawberryArgument
-from strawberry_django.fields.field import StrawberryDjangoField
-from strawberry_django.ordering import Ordering
 
+from schema.core import compat
+from schema.core.compat import StrawberryArgument, StrawberryDjangoField
 from schema.core.limits import MAX_NODES
 from schema.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
@@ -114,23 +112,10 @@ def connection(**kwargs: Any) -> Any:
 
 
 def describe_library_types() -> None:
-    """Gives `Ordering` and `PageInfo` this API's descriptions; refuses a shape it does not know.
-
-    Neither library offers an option for them. Both definitions are used as they are by every
-    type that refers to them (no copies), so setting them before the schema is built suffices.
-    """
-    ordering = Ordering.__strawberry_definition__
-    values = {value.name: value for value in ordering.values}
-    page_info = PageInfo.__strawberry_definition__
-    fields = {field.python_name: field for field in page_info.fields}
-    if values.keys() != ORDERING_VALUES.keys() or fields.keys() != PAGE_INFO_FIELDS.keys():
-        raise RuntimeError(
-            "strawberry-django's Ordering or strawberry's PageInfo changed: "
-            f"{sorted(values)}, {sorted(fields)}; update schema/core/connections.py"
-        )
-    ordering.description = ORDERING
-    for name, description in ORDERING_VALUES.items():
-        values[name].description = description
-    page_info.description = PAGE_INFO
-    for name, description in PAGE_INFO_FIELDS.items():
-        fields[name].description = description
+    """Gives `Ordering` and `PageInfo` this API's descriptions, before the schema is built."""
+    compat.describe_library_types(
+        ordering=ORDERING,
+        ordering_values=ORDERING_VALUES,
+        page_info=PAGE_INFO,
+        page_info_fields=PAGE_INFO_FIELDS,
+    )

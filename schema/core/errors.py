@@ -26,11 +26,11 @@ from graphql import (
 )
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
-from strawberry.relay.types import GlobalIDValueError
-from strawberry.utils.str_converters import to_camel_case
 
 from apps.core import errors as domain
 from apps.core.request_id import current_request_id
+from schema.core import compat
+from schema.core.compat import GlobalIDValueError, to_camel_case
 
 logger = logging.getLogger("schema.core.errors")
 
@@ -144,20 +144,7 @@ def to_api_error(error: BaseException | None) -> ApiError | None:
     return None
 
 
-_TOO_MANY_TOKENS = "Syntax Error: Document contains more than"  # graphql-core's max_tokens
-_ARGUMENT_ERRORS = ("Argument ", "Expected variable ", "Variable ")
-_ARGUMENT_NAME = re.compile(r"^Argument '(\w+)'")
-# graphql-core names where in a variable's value coercion failed:
-# "Variable '$input' has invalid value at .items[0].quantity: ...".
-_INVALID_AT = re.compile(r"^Variable '\$\w+' has invalid value at (\S+): ")
 _NAME = re.compile(r"[A-Za-z_]\w*")
-_MISSING_FIELD = re.compile(r"to include required field '(\w+)'")
-# graphql-core's refusals of the variables as a whole (graphql/execution/values.py), the only
-# ones located at no variable definition.
-_VARIABLES_REFUSED = (
-    "Too many errors processing variables, error limit reached.",
-    "Variable values are nested too deeply.",
-)
 
 
 def _reason(error: GraphQLError) -> str:
@@ -180,8 +167,8 @@ def _variable_names(error: GraphQLError) -> list[str]:
 
 def _variable_fields(error: GraphQLError) -> dict[str, list[str]]:
     """The input field a variable's value failed at (`price` of `$input`), else the variable."""
-    at = _INVALID_AT.search(error.message)
-    missing = _MISSING_FIELD.search(error.message)
+    at = compat.INVALID_VARIABLE_AT.search(error.message)
+    missing = compat.MISSING_INPUT_FIELD.search(error.message)
     names = [missing.group(1)] if missing else _NAME.findall(at.group(1))[-1:] if at else []
     return {name: [_reason(error)] for name in names or _variable_names(error)}
 
@@ -214,7 +201,7 @@ def _is_variable_error(error: GraphQLError) -> bool:
     """
     if _variable_names(error):
         return True
-    return error.original_error is None and error.message.startswith(_VARIABLES_REFUSED)
+    return error.original_error is None and error.message.startswith(compat.VARIABLES_REFUSED)
 
 
 def _with_code(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
@@ -262,7 +249,7 @@ class ErrorCodes(SchemaExtension):
         if not parsed:
             code = (
                 ErrorCode.QUERY_TOO_COMPLEX
-                if error.message.startswith(_TOO_MANY_TOKENS)
+                if error.message.startswith(compat.TOO_MANY_TOKENS)
                 else ErrorCode.GRAPHQL_PARSE_FAILED
             )
             return _with_code(error, error.message, {"code": code})
@@ -283,10 +270,10 @@ class ErrorCodes(SchemaExtension):
         if (
             error.path is not None
             and isinstance(original, GraphQLError | None)
-            and error.message.startswith(_ARGUMENT_ERRORS)
+            and error.message.startswith(compat.ARGUMENT_ERRORS)
         ):
             # graphql-core refused an argument value (e.g. an explicit null for a non-null one).
-            fields = {name: [error.message] for name in _ARGUMENT_NAME.findall(error.message)}
+            fields = {name: [error.message] for name in compat.ARGUMENT_NAME.findall(error.message)}
             return _with_code(
                 error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
             )

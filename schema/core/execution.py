@@ -43,17 +43,22 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
-from graphql.execution.executor import gather_with_cancel, to_nodes
 from graphql.pyutils import Path
 from strawberry import relay
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
-from strawberry.types.field import StrawberryField
-from strawberry_django.descriptors import ModelProperty
-from strawberry_django.fields.field import StrawberryDjangoField
-from strawberry_django.relay.utils import resolve_model_id
-from strawberry_django.utils.typing import get_django_definition
+
+from schema.core.compat import (
+    GraphQLCoreConverter,
+    ModelProperty,
+    StrawberryDjangoField,
+    StrawberryField,
+    StrawberryGraphQLCoreExecutionContext,
+    StrawberryObjectDefinition,
+    gather_with_cancel,
+    get_django_definition,
+    get_object_definition,
+    resolve_model_id,
+    to_nodes,
+)
 
 Getter = Callable[[Any], Any]
 

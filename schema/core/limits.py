@@ -35,11 +35,11 @@ from graphql import (
     get_operation_ast,
     get_variable_values,
 )
-from graphql.execution.values import VariableValues
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.types import ExecutionResult
 
+from schema.core.compat import VariableValues
 from schema.core.errors import ErrorCode
 from schema.core.pagination import DEFAULT_PAGE_SIZE
 

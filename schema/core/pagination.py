@@ -40,21 +40,23 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.relay import from_base64
-from strawberry.schema.name_converter import NameConverter
-from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
-from strawberry.utils.aio import resolve_awaitable
-from strawberry_django.optimizer import is_optimized_by_prefetching
-from strawberry_django.pagination import apply_window_pagination, remove_window_pagination
-from strawberry_django.queryset import get_queryset_config
-from strawberry_django.relay import cursor_connection
-from strawberry_django.relay.cursor_connection import (
+
+from schema.core import compat
+from schema.core.compat import (
     DjangoCursorConnection,
     DjangoCursorEdge,
+    NameConverter,
     OrderingDescriptor,
+    StrawberryObjectDefinition,
     annotate_ordering_fields,
+    apply_window_pagination,
     build_tuple_compare,
+    get_object_definition,
+    get_queryset_config,
+    is_optimized_by_prefetching,
+    remove_window_pagination,
+    resolve_awaitable,
 )
-
 from schema.core.context import Info
 from schema.core.errors import BadUserInput
 
@@ -238,7 +240,8 @@ class ConnectionNames(NameConverter):
         return name
 
 
-_library_resolve_connection = DjangoCursorConnection.resolve_connection.__func__
+# The library's own resolution, which `_resolve_connection` extends (set by `install`).
+_library_resolve_connection: Any = None
 
 
 def _resolve_connection(
@@ -282,8 +285,12 @@ def _finish(
 
 
 def install() -> None:
-    """Both callers of the pagination (the connection and the optimizer) look it up at call
-    time; the connection cuts the page to the same default size."""
-    cursor_connection.apply_cursor_pagination = apply_cursor_pagination
-    cursor_connection.should_resolve_list_connection_edges = selects_page
-    DjangoCursorConnection.resolve_connection = classmethod(_resolve_connection)
+    """Both callers of the pagination (the connection and the optimizer) use this module's;
+    the connection cuts the page to the same default size."""
+    global _library_resolve_connection
+    if _library_resolve_connection is None:
+        _library_resolve_connection = compat.patch_pagination(
+            apply_cursor_pagination=apply_cursor_pagination,
+            should_resolve_edges=selects_page,
+            resolve_connection=_resolve_connection,
+        )

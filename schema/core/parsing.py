@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache
 
+from schema.core import compat
+
 
 class DocumentCache(ParserCache):
     """strawberry's ParserCache, except that a document that fails to parse is left to
@@ -19,7 +21,7 @@ class DocumentCache(ParserCache):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        context.parse_options["allow_empty_selection_sets"] = False
+        context.parse_options.update(compat.STRICT_PARSE_OPTIONS)
         if context.query:
             try:
                 context.graphql_document = self.cached_parse_document(

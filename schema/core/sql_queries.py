@@ -5,7 +5,8 @@ settings.GRAPHQL_SQL_QUERY_COUNT (development: DEBUG) is on; never in production
 from django.conf import settings
 from django.db import connection
 from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
+
+from schema.core.compat import OperationType
 
 
 def enabled() -> bool:

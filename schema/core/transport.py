@@ -21,9 +21,8 @@ from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from strawberry.http import GraphQLRequestData
-from strawberry.types.graphql import OperationType
 
+from schema.core.compat import GraphQLRequestData, OperationType
 from schema.core.errors import ErrorCode
 
 ALLOWED_METHODS = ("GET", "POST")

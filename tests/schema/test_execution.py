@@ -68,6 +68,14 @@ def query_cases(shop) -> list[tuple[str, dict, object]]:
     ]
 
 
+def test_a_setting_turns_the_planned_executor_off(settings):
+    from schema import schema as schema_module
+
+    assert schema_module.execution_context_class() is PlannedExecutor
+    settings.GRAPHQL_PLANNED_EXECUTOR = False
+    assert schema_module.execution_context_class() is StrawberryGraphQLCoreExecutionContext
+
+
 def test_every_contract_query_answers_byte_for_byte_the_same_both_ways(shop, monkeypatch):
     cases = query_cases(shop)
     assert {name for name, _, _ in cases} == {
