@@ -30,10 +30,6 @@ class ProductType(relay.Node):
     def get_queryset(
         cls, queryset: models.ProductQuerySet, info: Info, **kwargs
     ) -> models.ProductQuerySet:
-        if info.python_name == "product":
-            # Reached through an order item: the order's visibility already decided, and a
-            # product on an order the caller can see stays visible once deactivated.
-            return queryset
         return queryset.visible_to(info.context.viewer)
 
 

@@ -7,7 +7,7 @@ from strawberry import auto
 
 from apps.orders import models
 from schema.core.connections import FILTER_OPERATORS
-from schema.orders.types import OrderStatus
+from schema.orders.enums import OrderStatus
 
 
 @strawberry_django.filter_type(

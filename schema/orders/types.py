@@ -1,4 +1,3 @@
-import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
@@ -12,29 +11,10 @@ from apps.orders import models
 from apps.orders import selectors as order_selectors
 from schema.catalog.types import ProductType
 from schema.core.context import Info
+from schema.orders.enums import OrderStatus
 
 if TYPE_CHECKING:
     from schema.users.types import UserType
-
-
-@strawberry.enum(name="OrderStatus", description="Where an order is in its lifecycle.")
-class OrderStatus(enum.Enum):
-    PENDING = strawberry.enum_value(
-        models.OrderStatus.PENDING.value,
-        description="Placed; its stock is being reserved in the background.",
-    )
-    CONFIRMED = strawberry.enum_value(
-        models.OrderStatus.CONFIRMED.value,
-        description="Stock reserved for every item; a confirmation email goes out.",
-    )
-    FAILED = strawberry.enum_value(
-        models.OrderStatus.FAILED.value,
-        description="Not fulfilled and nothing reserved; failureReason says why.",
-    )
-    CANCELLED = strawberry.enum_value(
-        models.OrderStatus.CANCELLED.value,
-        description="Cancelled by its owner or an admin; a confirmed order's stock was returned.",
-    )
 
 
 @strawberry_django.type(models.OrderItem, name="OrderItem")

@@ -6,7 +6,7 @@ from strawberry import auto
 
 from apps.users import models, selectors
 from schema.core.connections import FILTER_OPERATORS
-from schema.users.types import UserRole
+from schema.users.enums import UserRole
 
 
 @strawberry_django.filter_type(

@@ -1,7 +1,5 @@
-import enum
 from decimal import Decimal
 
-import strawberry
 import strawberry_django
 from strawberry import auto, relay
 from strawberry_django.relay import DjangoCursorConnection
@@ -12,18 +10,7 @@ from schema.core import connections
 from schema.core.context import Info
 from schema.orders.filters import OrderFilter, OrderOrder
 from schema.orders.types import OrderType
-
-
-@strawberry.enum(name="UserRole", description="What a user may see and do.")
-class UserRole(enum.Enum):
-    ADMIN = strawberry.enum_value(
-        models.UserRole.ADMIN.value,
-        description="Sees and manages every user, product and order.",
-    )
-    USER = strawberry.enum_value(
-        models.UserRole.USER.value,
-        description="Sees the active catalog, their own profile and their own orders.",
-    )
+from schema.users.enums import UserRole
 
 
 @strawberry_django.type(models.User, name="User")

@@ -19,9 +19,9 @@ from apps.orders import models as order_models
 from apps.users import models as user_models
 from schema.core.connections import ARGUMENT_DESCRIPTIONS
 from schema.core.limits import is_relay_connection
-from schema.orders.types import OrderStatus
+from schema.orders.enums import OrderStatus
 from schema.schema import schema
-from schema.users.types import UserRole
+from schema.users.enums import UserRole
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
