@@ -1,15 +1,9 @@
 """The HTTP endpoint: strawberry's Django view with the project's settings."""
 
-import json
 import logging
-from functools import cache
-from pathlib import Path
 
 from django.conf import settings
-from django.contrib.staticfiles import finders
-from django.middleware.csrf import CsrfViewMiddleware, get_token
-from django.shortcuts import render
-from django.templatetags.static import static
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from graphql import GraphQLError
@@ -18,42 +12,13 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.types import ExecutionResult
 
 from apps.core.request_id import current_request_id
-from schema.core import operations, persisted_queries, transport
+from schema import graphiql
+from schema.core import persisted_queries, transport
 from schema.core.client_address import client_address_of_request
 from schema.core.compat import CannotGetOperationTypeError, HTTPException, InvalidOperationTypeError
 from schema.core.context import Context
 from schema.core.errors import ErrorCode
 from schema.core.transport import RequestRefused
-
-GRAPHIQL_FRONTEND = Path(settings.BASE_DIR) / "frontend" / "graphiql"
-CDN = "https://cdn.jsdelivr.net/npm"
-
-
-@cache
-def _pinned_versions() -> dict[str, str]:
-    """The exact versions frontend/graphiql/package.json pins (the lock file agrees)."""
-    return json.loads((GRAPHIQL_FRONTEND / "package.json").read_text())["dependencies"]
-
-
-def _cdn_url(file: str) -> str:
-    """`@scope/name/path` or `name/path` at the version package.json pins."""
-    parts = file.split("/")
-    size = 2 if file.startswith("@") else 1
-    package, path = "/".join(parts[:size]), "/".join(parts[size:])
-    return f"{CDN}/{package}@{_pinned_versions()[package]}/{path}"
-
-
-def graphiql_assets() -> dict[str, list[str]]:
-    """GraphiQL's scripts and stylesheets (frontend/graphiql/assets.json): our static files when
-    scripts/build-graphiql.sh has built them (offline), else the same versions from a CDN."""
-    listed = json.loads((GRAPHIQL_FRONTEND / "assets.json").read_text())
-    local = all(
-        finders.find(f"graphiql/{file}") for file in [*listed["scripts"], *listed["styles"]]
-    )
-    return {
-        kind: [static(f"graphiql/{file}") if local else _cdn_url(file) for file in listed[kind]]
-        for kind in ("scripts", "styles")
-    }
 
 
 def _check_csrf(request) -> None:
@@ -124,15 +89,7 @@ class ApiGraphQLView(GraphQLView):
         return response
 
     def render_graphql_ide(self, request):
-        # GraphiQL sends the csrftoken cookie back as X-CSRFToken for session users.
-        get_token(request)
-        # Our page: assets served locally (offline), the explorer plugin, the contract's
-        # operations preloaded, and the Headers tab's headers sent to subscriptions too.
-        context = {
-            "assets": graphiql_assets(),
-            "default_document": operations.graphiql_document(),
-        }
-        return render(request, "graphql/graphiql.html", context)
+        return graphiql.page(request)
 
     def should_render_graphql_ide(self, request_adapter):
         if not self.graphql_ide or request_adapter.method != "GET":

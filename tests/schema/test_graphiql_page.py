@@ -6,11 +6,11 @@ import re
 
 from graphql import parse, print_ast, validate
 
-from schema import views
+from schema import graphiql
 from schema.core import operations
 from schema.schema import schema
 
-LOCK = views.GRAPHIQL_FRONTEND / "package-lock.json"
+LOCK = graphiql.GRAPHIQL_FRONTEND / "package-lock.json"
 
 
 def definitions(document: str) -> dict[str, str]:
@@ -44,7 +44,7 @@ def asset_urls(html: str) -> list[str]:
 
 
 def test_page_preloads_the_operations_and_serves_local_assets(client, monkeypatch):
-    monkeypatch.setattr(views.finders, "find", lambda path: f"/built/{path}")
+    monkeypatch.setattr(graphiql.finders, "find", lambda path: f"/built/{path}")
     html = graphiql_page(client)
     document = re.search(
         r'<script id="graphiql-default-document" type="application/json">(.*?)</script>',
@@ -63,7 +63,7 @@ def test_page_preloads_the_operations_and_serves_local_assets(client, monkeypatc
 def test_page_falls_back_to_the_pinned_versions_on_a_cdn_when_assets_are_not_built(
     client, monkeypatch
 ):
-    monkeypatch.setattr(views.finders, "find", lambda path: None)
+    monkeypatch.setattr(graphiql.finders, "find", lambda path: None)
     urls = asset_urls(graphiql_page(client))
     assert "https://cdn.jsdelivr.net/npm/graphiql@3.8.3/graphiql.min.js" in urls
     assert "https://cdn.jsdelivr.net/npm/@graphiql/plugin-explorer@3.2.5/dist/index.umd.js" in urls
@@ -73,5 +73,5 @@ def test_page_falls_back_to_the_pinned_versions_on_a_cdn_when_assets_are_not_bui
 
 def test_cdn_versions_are_the_locked_ones():
     locked = json.loads(LOCK.read_text())["packages"]
-    for package, version in views._pinned_versions().items():
+    for package, version in graphiql._pinned_versions().items():
         assert locked[f"node_modules/{package}"]["version"] == version, package
