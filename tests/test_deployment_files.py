@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from backend.gc_tuning import THRESHOLDS
+from tests.backend.test_production_settings import manage
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "k7#Jq2!vR9wL0pZ4xT6bN1mC8sD3fG5hY-compose-test-key-long-enough"
@@ -67,18 +68,9 @@ def compose_environment() -> dict[str, str]:
 
 
 def test_check_deploy_is_clean_with_composes_settings():
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    environment |= compose_environment()
+    environment = compose_environment()
     assert environment["DJANGO_SETTINGS_MODULE"] == "backend.settings.production"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **environment)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 

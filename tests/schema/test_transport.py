@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import UserFactory
+from tests.fuzz.contract import CONTRACT_CODES
 
 pytestmark = pytest.mark.django_db
 
@@ -22,17 +23,6 @@ TYPENAME = "{ __typename }"
 SEARCH = "query Search($s: String) { products(filters: {search: $s}) { totalCount } }"
 REGISTER = "mutation Register($input: RegisterInput!) { register(input: $input) { id } }"
 PLACE_ORDER = "mutation Place($input: CreateOrderInput!) { createOrder(input: $input) { id } }"
-CONTRACT_CODES = {
-    "UNAUTHENTICATED",
-    "FORBIDDEN",
-    "NOT_FOUND",
-    "BAD_USER_INPUT",
-    "CONFLICT",
-    "TOO_MANY_REQUESTS",
-    "GRAPHQL_PARSE_FAILED",
-    "GRAPHQL_VALIDATION_FAILED",
-    "QUERY_TOO_COMPLEX",
-}
 
 
 @pytest.fixture
