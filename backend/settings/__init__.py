@@ -1,0 +1,1 @@
+"""Settings per environment: `base` for all, `development`, `production` and `test` on top."""
