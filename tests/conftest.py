@@ -11,6 +11,9 @@ from django.urls import resolve
 
 from schema.operations import operation
 
+# Live servers and Celery workers (fixtures `start_server`, `start_worker`, ...).
+pytest_plugins = ["tests.live"]
+
 
 def pytest_report_header(config) -> list[str]:
     return [f"database: {connection.vendor} ({connection.settings_dict['NAME']})"]

@@ -94,9 +94,15 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = True
 
 REDIS_URL = env("REDIS_URL", default="")
+# Prepended to every cache key: deployments that share one Redis keep apart.
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -115,6 +121,9 @@ CHANNEL_LAYERS = {
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+# The queue tasks are sent to and workers take them from: deployments that share one broker
+# keep apart.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # No broker (development): tasks run in-process, still only after the transaction commits.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_SERIALIZER = "json"
