@@ -51,4 +51,3 @@ def test_an_enum_value_is_removed_only_once_it_was_deprecated():
     without_closed = OLD.replace(" CLOSED", "")
     (problem,) = check.problems(OLD, without_closed, changelog="`Status.CLOSED` removed")
     assert "Enum value Status.CLOSED was removed" in problem
-
