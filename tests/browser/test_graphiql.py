@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from django.db import connections
 
 from apps.users.tokens import token_obtain
 from tests.factories import PASSWORD, ProductFactory, UserFactory
@@ -100,6 +101,9 @@ def page(live_server, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with chromium_page(live_server.url) as page:
         yield page
+        # The connections the test opened while that loop ran belong to its context: closed here,
+        # or they outlive the test and keep the test database from being dropped.
+        connections.close_all()
 
 
 def open_graphiql(page, url: str):
