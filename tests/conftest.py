@@ -13,6 +13,9 @@ from schema.core.operations import operation
 from tests.asgi_server import AsgiServer
 from tests.asgi_server import start as start_asgi_server
 
+# Live servers and Celery workers (fixtures `start_server`, `start_worker`, ...).
+pytest_plugins = ["tests.live"]
+
 
 def pytest_report_header(config) -> list[str]:
     return [f"database: {connection.vendor} ({connection.settings_dict['NAME']})"]

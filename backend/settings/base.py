@@ -93,9 +93,15 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = True
 
 REDIS_URL = env("REDIS_URL", default="")
+# Prepended to every cache key: deployments that share one Redis keep apart.
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -113,6 +119,9 @@ CHANNEL_LAYERS = {
     )
 }
 
+# The queue tasks are sent to and workers take them from: deployments that share one broker
+# keep apart.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # No broker (development): tasks run in-process, still only after the transaction commits.
 # Celery still opens a producer for them: its in-memory transport (named, so kombu does not
 # warn about a missing host), never a network broker.

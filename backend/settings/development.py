@@ -21,26 +21,35 @@ CORS_ALLOWED_ORIGINS = env.list(
 # `extensions.sqlQueries` (statements run) in every GraphQL response.
 GRAPHQL_SQL_QUERY_COUNT = env.bool("GRAPHQL_SQL_QUERY_COUNT", default=DEBUG)
 
-# django-debug-toolbar (dev dependency group), GraphQL-aware: on GraphiQL, each operation's
-# SQL, cache and timing panels. Off with DEBUG_TOOLBAR=false, or when it is not installed.
+# django-debug-toolbar (dev dependency group): on GraphiQL's page, for each operation it runs,
+# the SQL, cache and timing panels. Off with DEBUG_TOOLBAR=false, or when it is not installed.
 DEBUG_TOOLBAR = env.bool("DEBUG_TOOLBAR", default=DEBUG) and bool(
     importlib.util.find_spec("debug_toolbar")
 )
 if DEBUG_TOOLBAR:
     INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar"]
-    # Early (after request timing and the body-size limit), as the toolbar asks.
+    # Early (after request timing and the body-size limit), as the toolbar asks. The toolbar's
+    # own middleware leaves a JSON response's body alone (a GraphQL response keeps only `data`,
+    # `errors` and `extensions`): it names the request in a `djdt-request-id` header, from which
+    # the page's toolbar loads that request's panels (UPDATE_ON_FETCH).
     MIDDLEWARE = [
         *MIDDLEWARE[:2],  # noqa: F405
-        "strawberry_django.middlewares.debug_toolbar.DebugToolbarMiddleware",
+        "debug_toolbar.middleware.DebugToolbarMiddleware",
         *MIDDLEWARE[2:],  # noqa: F405
     ]
     INTERNAL_IPS = ["127.0.0.1", "::1"]
 
     def _show_debug_toolbar(request) -> bool:
         # Same-origin requests only (GraphiQL, the admin): a frontend app on another origin
-        # gets the API's responses without the toolbar's `debugToolbar` key.
+        # gets the API's responses without the toolbar's work or headers.
         origin = request.headers.get("Origin")
         same_origin = origin in (None, f"{request.scheme}://{request.get_host()}")
         return DEBUG and request.META.get("REMOTE_ADDR") in INTERNAL_IPS and same_origin
 
-    DEBUG_TOOLBAR_CONFIG = {"SHOW_TOOLBAR_CALLBACK": _show_debug_toolbar}
+    DEBUG_TOOLBAR_CONFIG = {
+        "SHOW_TOOLBAR_CALLBACK": _show_debug_toolbar,
+        # Each fetch GraphiQL makes (queries, mutations) becomes the toolbar's request.
+        "UPDATE_ON_FETCH": True,
+        # A handle at the window's edge until opened: GraphiQL's result pane stays visible.
+        "SHOW_COLLAPSED": True,
+    }

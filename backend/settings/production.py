@@ -6,7 +6,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from backend.settings.base import *  # noqa: F403
-from backend.settings.base import DATABASES, LOGGER_LEVELS, MIDDLEWARE, env
+from backend.settings.base import CACHE_KEY_PREFIX, DATABASES, LOGGER_LEVELS, MIDDLEWARE, env
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="")
@@ -51,7 +51,11 @@ REDIS_URL = env("REDIS_URL", default="")
 if not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set in production: the cache is shared.")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+    }
 }
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

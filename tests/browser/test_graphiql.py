@@ -5,14 +5,16 @@ scripts/build-graphiql.sh (scripts/test runs it when npm is found).
 """
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.db import connections
 
 from apps.users.tokens import token_obtain
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, ProductFactory, UserFactory
+from tests.live import DEVELOPMENT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -66,14 +68,12 @@ window.WebSocket = RecordingWebSocket;
 """
 
 
-@pytest.fixture
-def page(live_server, monkeypatch):
-    """A Chromium page that may only reach the live server (any other request fails the test)."""
+@contextmanager
+def chromium_page(server_url: str):
+    """A Chromium page that may only reach the server (any other request fails the test)."""
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread, where the test still uses the ORM.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    server = urlsplit(live_server.url).netloc
+    server = urlsplit(server_url).netloc
     outside: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -90,16 +90,24 @@ def page(live_server, monkeypatch):
         page = context.new_page()
         page.set_default_timeout(15_000)
         yield page
-        # While Playwright's loop runs, the test's ORM calls got a connection of their own
-        # (Django keeps connections per context under a running loop): closed here, or it
-        # would keep the test database open past the session.
-        connections.close_all()
         browser.close()
     assert outside == [], f"GraphiQL reached outside the server (assets not local?): {outside}"
 
 
-def open_graphiql(page, live_server):
-    response = page.goto(f"{live_server.url}/graphql/")
+@pytest.fixture
+def page(live_server, monkeypatch):
+    """A Chromium page on the test's live server (test settings)."""
+    # Playwright's sync API runs an event loop in this thread, where the test still uses the ORM.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with chromium_page(live_server.url) as page:
+        yield page
+        # The connections the test opened while that loop ran belong to its context: closed here,
+        # or they outlive the test and keep the test database from being dropped.
+        connections.close_all()
+
+
+def open_graphiql(page, url: str):
+    response = page.goto(url)
     assert response.status == 200
     # Rendered by React: the editor, the run button, the explorer plugin's sidebar button.
     page.locator(".graphiql-query-editor .CodeMirror").wait_for()
@@ -141,7 +149,7 @@ def test_graphiql_runs_a_query_with_the_bearer_token_from_the_headers_tab(
     access_token = token_obtain(
         email=user.email, password=PASSWORD, client_address="127.0.0.1"
     ).access_token
-    open_graphiql(page, live_server)
+    open_graphiql(page, f"{live_server.url}/graphql/")
     # The contract's operations are preloaded.
     preloaded = editor_value(page, ".graphiql-query-editor .CodeMirror")
     assert "query Catalog(" in preloaded and "subscription WatchOrder(" in preloaded
@@ -162,7 +170,7 @@ def test_graphiql_runs_a_query_with_the_bearer_token_from_the_headers_tab(
 
 
 def test_graphiql_without_a_token_runs_anonymously(live_server, page):
-    open_graphiql(page, live_server)
+    open_graphiql(page, f"{live_server.url}/graphql/")
     replace_query(page, "{ me { email } }")
     page.keyboard.press("Control+Enter")
     page.wait_for_function(
@@ -173,7 +181,7 @@ def test_graphiql_without_a_token_runs_anonymously(live_server, page):
 
 def test_a_subscription_sends_the_headers_tab_as_connection_init_payload(live_server, page):
     page.add_init_script(RECORDING_WEBSOCKET)
-    open_graphiql(page, live_server)
+    open_graphiql(page, f"{live_server.url}/graphql/")
     replace_query(page, 'subscription { orderUpdated(id: "T3JkZXI6MQ==") { id status } }')
     set_headers(page, {"Authorization": "Bearer some-access-token"})
     page.locator(".graphiql-execute-button").click()
@@ -188,3 +196,85 @@ def test_a_subscription_sends_the_headers_tab_as_connection_init_payload(live_se
         "type": "connection_init",
         "payload": {"Authorization": "Bearer some-access-token"},
     }
+
+
+# Points along each line of the result pane's text (its start, middle and end): the element
+# there, and whether it belongs to the result pane.
+RESULT_TEXT_COVERAGE = """
+() => {
+  const pane = document.querySelector(".result-window");
+  const points = [];
+  for (const line of pane.querySelectorAll(".CodeMirror-line > span")) {
+    for (const rect of line.getClientRects()) {
+      const y = rect.top + rect.height / 2;
+      for (const x of [rect.left + 1, (rect.left + rect.right) / 2, rect.right - 1]) {
+        const element = document.elementFromPoint(x, y);
+        points.push({
+          x: Math.round(x),
+          y: Math.round(y),
+          text: line.textContent,
+          inPane: Boolean(element && pane.contains(element)),
+          element: element ? `${element.tagName}#${element.id}.${element.className}` : null,
+        });
+      }
+    }
+  }
+  return points;
+}
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_debug_toolbar_the_result_pane_stays_visible(start_server, tmp_path):
+    """A development server (DEBUG, debug toolbar on, as scripts/dev serves it) on a laptop-sized
+    window: the toolbar waits as a handle at the edge, GraphiQL's whole result text shows, and the
+    toolbar follows the operation GraphiQL ran."""
+    for n in (1, 2):
+        ProductFactory(
+            sku=f"TOOLBAR-{n}", description=f"Product {n}: a description long enough to reach far."
+        )
+    server = start_server("runserver", **DEVELOPMENT)
+    query = "{ products(first: 2) { edges { node { sku description } } } }"
+    with chromium_page(server.http_url) as page:
+        page.set_viewport_size({"width": 1280, "height": 800})
+        # The query comes in the address (?q=; no key press: Escape would fold an open toolbar).
+        open_graphiql(page, f"{server.http_url}?{urlencode({'q': query})}")
+        assert editor_value(page, ".graphiql-query-editor .CodeMirror") == query
+        toolbar = page.locator("#djDebugRoot")  # its shadow root holds the toolbar
+        toolbar.locator("#djDebugToolbarHandle").wait_for()
+        assert toolbar.locator("#djDebugToolbar").is_hidden()
+
+        def runs_the_query(response) -> bool:
+            return json.loads(response.request.post_data or "{}").get("query") == query
+
+        with page.expect_response(runs_the_query) as answered:
+            page.locator(".graphiql-execute-button").click()
+        response = answered.value
+        result = page.locator(".result-window")
+        result.get_by_text("TOOLBAR-2").wait_for()
+
+        # The response's body is GraphQL's alone; the toolbar names its request in a header and
+        # loads that request's panels (UPDATE_ON_FETCH).
+        body = response.json()
+        assert set(body) == {"data", "extensions"}
+        assert isinstance(body["extensions"]["sqlQueries"], int)
+        request_id = response.headers["djdt-request-id"]
+        page.wait_for_function(
+            """id => document.getElementById("djDebugRoot").shadowRoot
+                 .getElementById("djDebug").dataset.requestId === id""",
+            arg=request_id,
+        )
+
+        assert result.is_visible()
+        # The handle has a strip of its own at the window's edge, beside GraphiQL's panes.
+        handle = toolbar.locator("#djDebugToolbarHandle").bounding_box()
+        pane = result.bounding_box()
+        assert handle and pane
+        assert handle["x"] >= pane["x"] + pane["width"], (handle, pane)
+        points = page.evaluate(RESULT_TEXT_COVERAGE)
+        assert len(points) >= 3 * 10, points  # every line of the pretty-printed result
+        assert [p for p in points if not p["inPane"]] == []
+        screenshot = tmp_path / "graphiql-debug-toolbar.png"
+        page.screenshot(path=str(screenshot))
+        assert screenshot.stat().st_size > 0
+        print(f"GraphiQL with the debug toolbar: {screenshot}")

@@ -67,10 +67,10 @@ def test_locking_an_email_or_an_address_from_one_address_leaves_the_other_free(s
         assert outcome(obtain(a, server, "ann@example.com", PASSWORD)) == "ok"
 
 
-@pytest.mark.parametrize("gunicorn", [False, True], ids=["uvicorn", "gunicorn.conf.py"])
-def test_a_spoofed_x_forwarded_for_does_not_change_the_counted_address(start_server, gunicorn):
+@pytest.mark.parametrize("command", ["uvicorn", "gunicorn"], ids=["uvicorn", "gunicorn.conf.py"])
+def test_a_spoofed_x_forwarded_for_does_not_change_the_counted_address(start_server, command):
     UserFactory(email="ann@example.com")
-    server = start_server(gunicorn=gunicorn, TRUSTED_PROXY_COUNT="0")
+    server = start_server(command, TRUSTED_PROXY_COUNT="0")
     with client_at(A) as a, client_at(B) as b:
         # A claims to be B (and others): were that believed, B's pair would be the one locked.
         for spoofed in [B, B, "192.0.2.1", f"192.0.2.2, {B}", B]:

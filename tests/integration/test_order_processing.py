@@ -10,7 +10,8 @@ from apps.catalog.models import Product
 from apps.orders.models import Order, OrderStatus
 from apps.orders.tasks import GAVE_UP
 from tests.factories import ProductFactory, UserFactory
-from tests.integration.conftest import ProductLock, sent_mail, wait_for
+from tests.integration.conftest import ProductLock, sent_mail
+from tests.live import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,16 +7,11 @@ import sys
 import time
 from urllib.request import urlopen
 
-from tests.integration.conftest import (
-    BROKER_URL,
-    ROOT,
-    _free_port,
-    wait_for,
-)
+from tests.live import BROKER_URL, ROOT, free_port, wait_for
 
 
 def test_gunicorn_serves_the_asgi_app(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "backend.settings.development",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
