@@ -12,6 +12,9 @@ urlpatterns = [
     path("graphql/", ApiGraphQLView.from_settings(schema), name="graphql"),
 ]
 
+# An unexpected failure outside GraphQL's error handling: JSON on the API's paths.
+handler500 = "backend.errors.server_error"
+
 if getattr(settings, "DEBUG_TOOLBAR", False):  # development only
     from debug_toolbar.toolbar import debug_toolbar_urls
 

@@ -59,14 +59,23 @@ CACHES = {
 }
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # psycopg's pool, per process: size it so that (web workers x max_size) + Celery
-    # concurrency stays under PostgreSQL's max_connections.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
-        "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
-        "timeout": env.int("DB_POOL_TIMEOUT", default=10),
-    }
+    if env.bool("DB_POOL", default=True):
+        # psycopg's pool, per process: size it so that (web workers x max_size) + Celery
+        # concurrency stays under PostgreSQL's max_connections. Each checkout tests its
+        # connection (CONN_HEALTH_CHECKS, base.py), and a dead one has the pool replace every
+        # dead one at once (backend/postgresql/base.py): after PostgreSQL drops connections,
+        # the next requests get live ones.
+        DATABASES["default"]["ENGINE"] = "backend.postgresql"
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+            "timeout": env.int("DB_POOL_TIMEOUT", default=10),
+        }
+    else:
+        # No pool (a PgBouncer in front, say): one connection per thread, kept this many
+        # seconds and tested before each request reuses it.
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 
 LOGGING = {
     "version": 1,

@@ -54,6 +54,33 @@ def test_introspection_and_graphiql_default_off_and_the_pool_is_on():
     assert pool == {"min_size": 2, "max_size": 10, "timeout": 10}
 
 
+def test_database_connections_are_tested_before_reuse_with_the_pool_and_without():
+    script = (
+        "from django.conf import settings as s; from django.db import connection as c; "
+        "import json; d = s.DATABASES['default']; print(json.dumps([d['ENGINE'], "
+        "d['CONN_HEALTH_CHECKS'], d['CONN_MAX_AGE'], 'pool' in d['OPTIONS'], "
+        "c.pool._check.__qualname__ if c.pool else None]))"
+    )
+    pooled = manage("shell", "-c", script, **PRODUCTION)
+    assert pooled.returncode == 0, pooled.stderr
+    assert json.loads(pooled.stdout.strip().splitlines()[-1]) == [
+        "backend.postgresql",
+        True,
+        0,
+        True,
+        "check_or_sweep.<locals>.check",
+    ]
+    unpooled = manage("shell", "-c", script, **(PRODUCTION | {"DB_POOL": "false"}))
+    assert unpooled.returncode == 0, unpooled.stderr
+    assert json.loads(unpooled.stdout.strip().splitlines()[-1]) == [
+        "django.db.backends.postgresql",
+        True,
+        60,
+        False,
+        None,
+    ]
+
+
 def test_logs_are_json_lines_with_the_request_id():
     script = "import logging; logging.getLogger('shop').warning('hello %s', 'world')"
     result = manage("shell", "-c", script, **PRODUCTION)
