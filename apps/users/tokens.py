@@ -1,9 +1,12 @@
 """Access and refresh tokens: issue, rotate, revoke, verify.
 
-Access tokens are short-lived JWTs checked on every request against the user's
-`is_active`. Refresh tokens are opaque random strings stored as SHA-256 hashes, single
-use: a refresh spends one and issues the next of the same family; presenting a spent
-one again means it was stolen or replayed, so the whole family is revoked. Logins are
+Access tokens are short-lived JWTs naming their user and token family, checked on every
+request against the user's `is_active` and the family's end, in the one query that loads the
+user. Refresh tokens are opaque random strings stored as SHA-256 hashes, single use: a refresh
+spends one and issues the next of the same family; presenting a spent one again means it was
+stolen or replayed, so the whole family is revoked. A family ends when any of its refresh
+tokens is revoked (logout, that reuse, a password change ending other sessions, a
+deactivation): its refresh tokens and its access tokens stop working at once. Logins are
 limited by `login_limits`.
 """
 
@@ -19,6 +22,7 @@ import jwt
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
 from apps.users import login_limits
@@ -152,10 +156,21 @@ def bearer_authenticate(header: str) -> Bearer:
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken
     claims = access_token_verify(token.strip())
-    user = User.objects.filter(pk=claims.user_id, is_active=True).first()
+    user = bearer_users(family=claims.family).filter(pk=claims.user_id).first()
     if user is None:
         raise InvalidToken
     return Bearer(user=user, family=claims.family)
+
+
+def bearer_users(*, family: uuid.UUID | None) -> QuerySet[User]:
+    """The users an access token of `family` may still speak for: active ones, and none once
+    the family has ended (a revoked refresh token in it). One query with the user lookup (the
+    family's end is a subquery), so the check costs no statement of its own."""
+    users = User.objects.filter(is_active=True)
+    if family is not None:
+        ended = RefreshToken.objects.filter(family=family, revoked_at__isnull=False)
+        users = users.filter(~Exists(ended))
+    return users
 
 
 def access_token_verify(token: str) -> AccessClaims:

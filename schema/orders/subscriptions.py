@@ -9,7 +9,7 @@ from strawberry import relay
 
 from apps.orders import events
 from apps.orders.models import Order
-from apps.users.models import User
+from apps.users import tokens
 from schema.core.context import Info
 from schema.core.errors import NotFound, Unauthenticated
 from schema.core.ids import pk_of
@@ -32,9 +32,10 @@ def _load(order_id: int, info: Info, *, unless: State | None = None) -> tuple[Or
     joins, prefetches and annotations), so the event loop only reads loaded values.
     """
     viewer = info.context.viewer
-    if not User.objects.filter(pk=viewer.pk, is_active=True).exists():
-        # Deactivated since the connection opened: its events stop with its tokens.
-        raise Unauthenticated("This account is no longer active.")
+    if not tokens.bearer_users(family=info.context.token_family).filter(pk=viewer.pk).exists():
+        # Deactivated, or its token family ended (logout, a password change...), since the
+        # connection opened: its events stop with its tokens.
+        raise Unauthenticated("This session has ended.")
     queryset = Order.objects.visible_to(viewer).filter(pk=order_id).annotate(**_STATE)
     order = load_for_selection(queryset, info)
     if order is None:

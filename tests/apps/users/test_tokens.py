@@ -163,3 +163,56 @@ def test_a_token_of_a_family_revoked_meanwhile_cannot_refresh():
     )
     with pytest.raises(tokens.InvalidToken):
         tokens.token_refresh(refresh_token=second.refresh_token)
+
+
+def _bearer_works(access_token: str) -> bool:
+    try:
+        tokens.bearer_authenticate(f"Bearer {access_token}")
+    except tokens.InvalidToken:
+        return False
+    return True
+
+
+def _sign_in() -> tokens.TokenPair:
+    return tokens.token_obtain(
+        email="ann@example.com", password=PASSWORD, client_address="127.0.0.1"
+    )
+
+
+def test_a_bearer_is_checked_in_one_statement(django_assert_num_queries):
+    user = UserFactory(email="ann@example.com")
+    pair = _sign_in()
+    with django_assert_num_queries(1) as captured:
+        bearer = tokens.bearer_authenticate(f"Bearer {pair.access_token}")
+    assert (bearer.user, bearer.family) == (user, RefreshToken.objects.get().family)
+    assert "users_refreshtoken" in captured.captured_queries[0]["sql"]
+
+
+def test_logout_ends_the_familys_access_tokens(django_assert_num_queries):
+    UserFactory(email="ann@example.com")
+    pair, other = _sign_in(), _sign_in()
+    tokens.token_revoke(refresh_token=pair.refresh_token)
+    with django_assert_num_queries(1):
+        assert not _bearer_works(pair.access_token)
+    assert _bearer_works(other.access_token)
+
+
+def test_reusing_a_spent_refresh_token_ends_every_access_token_of_the_family():
+    UserFactory(email="ann@example.com")
+    first, other = _sign_in(), _sign_in()
+    second = tokens.token_refresh(refresh_token=first.refresh_token)
+    assert _bearer_works(first.access_token) and _bearer_works(second.access_token)
+    with pytest.raises(tokens.InvalidToken):
+        tokens.token_refresh(refresh_token=first.refresh_token)
+    assert not _bearer_works(first.access_token)
+    assert not _bearer_works(second.access_token)
+    assert _bearer_works(other.access_token)
+
+
+def test_revoking_a_users_tokens_but_one_family_keeps_that_familys_access_tokens():
+    user = UserFactory(email="ann@example.com")
+    mine, other = _sign_in(), _sign_in()
+    keep = tokens.access_token_verify(mine.access_token).family
+    tokens.tokens_revoke(user=user, keep_family=keep)
+    assert _bearer_works(mine.access_token)
+    assert not _bearer_works(other.access_token)

@@ -145,6 +145,46 @@ def test_a_deactivated_subscriber_gets_no_more_events():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_subscriber_whose_token_family_ended_gets_no_more_events():
+    user = UserFactory()
+    order = OrderFactory(user=user)
+    pair = tokens.token_obtain(email=user.email, password=PASSWORD, client_address="127.0.0.1")
+
+    async def scenario() -> dict:
+        ws = await signed_in(pair.access_token)
+        await subscribe(ws, "1", operation("WatchOrder"), {"id": to_base64("Order", order.pk)})
+        assert (await ws.receive_json_from(timeout=5))["type"] == "next"
+        # Logout from another tab: the family ends, the connection opened with it too.
+        await sync_to_async(tokens.token_revoke)(refresh_token=pair.refresh_token)
+        order.status = "cancelled"
+        await sync_to_async(order.save)(update_fields=["status", "updated_at"])
+        message = await ws.receive_json_from(timeout=5)
+        await ws.disconnect()
+        return message
+
+    message = asyncio.run(scenario())
+    assert message["payload"]["data"] is None
+    assert [e["extensions"]["code"] for e in message["payload"]["errors"]] == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_ended_familys_access_token_is_refused_at_connection_init():
+    user = UserFactory()
+    pair = tokens.token_obtain(email=user.email, password=PASSWORD, client_address="127.0.0.1")
+    tokens.token_revoke(refresh_token=pair.refresh_token)
+
+    async def scenario() -> dict:
+        ws = WebsocketCommunicator(application, "/graphql/", subprotocols=["graphql-transport-ws"])
+        assert (await ws.connect())[0]
+        init = {"Authorization": f"Bearer {pair.access_token}"}
+        await ws.send_json_to({"type": "connection_init", "payload": init})
+        return await ws.receive_output(timeout=5)
+
+    closed = asyncio.run(scenario())
+    assert (closed["type"], closed["code"]) == ("websocket.close", 4403)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_any_selection_is_resolved_from_its_load_alone(graphql):
     """Each field of Order alone and all together (built from the schema), on one connection.
 

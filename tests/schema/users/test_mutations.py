@@ -274,3 +274,60 @@ def test_update_profile_renames_and_changes_password():
     assert codes(send("RefreshToken", {"refreshToken": other_session["refreshToken"]})) == [
         "UNAUTHENTICATED"
     ]
+
+
+def email_of(token: str) -> str:
+    result = send("Me", token=token)
+    assert "errors" not in result, result
+    return result["data"]["me"]["email"]
+
+
+def test_logout_stops_the_familys_access_token_on_its_next_request():
+    UserFactory(email="ann@example.com")
+    pair, elsewhere = login("ann@example.com"), login("ann@example.com")
+    assert email_of(pair["accessToken"]) == "ann@example.com"
+
+    assert send("RevokeToken", {"refreshToken": pair["refreshToken"]})["data"]["revokeToken"]
+
+    assert codes(send("Me", token=pair["accessToken"])) == ["UNAUTHENTICATED"]
+    assert codes(send("Catalog", {"first": 1}, token=pair["accessToken"])) == ["UNAUTHENTICATED"]
+    assert email_of(elsewhere["accessToken"]) == "ann@example.com"  # another sign-in
+
+
+def test_reusing_a_spent_refresh_token_stops_every_access_token_of_its_family():
+    UserFactory(email="ann@example.com")
+    first, elsewhere = login("ann@example.com"), login("ann@example.com")
+    second = send("RefreshToken", {"refreshToken": first["refreshToken"]})["data"]["refreshToken"]
+    assert email_of(first["accessToken"]) == email_of(second["accessToken"]) == "ann@example.com"
+
+    reused = send("RefreshToken", {"refreshToken": first["refreshToken"]})
+    assert codes(reused) == ["UNAUTHENTICATED"]
+
+    assert codes(send("Me", token=first["accessToken"])) == ["UNAUTHENTICATED"]
+    assert codes(send("Me", token=second["accessToken"])) == ["UNAUTHENTICATED"]
+    assert email_of(elsewhere["accessToken"]) == "ann@example.com"
+
+
+def test_a_password_change_stops_the_other_sessions_access_tokens_not_the_callers():
+    UserFactory(email="ann@example.com")
+    mine, other = login("ann@example.com"), login("ann@example.com")
+    variables = {"input": {"password": NEW_PASSWORD, "currentPassword": PASSWORD}}
+    changed = send("UpdateProfile", variables, token=mine["accessToken"])
+    assert "errors" not in changed, changed
+
+    assert codes(send("Me", token=other["accessToken"])) == ["UNAUTHENTICATED"]
+    assert email_of(mine["accessToken"]) == "ann@example.com"
+    # The caller's session goes on: its refresh token works, and so do the next access tokens.
+    renewed = send("RefreshToken", {"refreshToken": mine["refreshToken"]})["data"]["refreshToken"]
+    assert email_of(renewed["accessToken"]) == "ann@example.com"
+
+
+def test_the_family_check_adds_no_statement_to_a_request(django_assert_num_queries):
+    UserFactory(email="ann@example.com")
+    token = login("ann@example.com")["accessToken"]
+    # The same two statements as before the check: the token's user (now with its family's end
+    # as a subquery), then `me`.
+    with django_assert_num_queries(2) as captured:
+        assert email_of(token) == "ann@example.com"
+    lookup = captured.captured_queries[0]["sql"]
+    assert "users_user" in lookup and "users_refreshtoken" in lookup
