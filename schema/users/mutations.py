@@ -24,7 +24,8 @@ class TokenPair:
         description="Single use: refreshToken trades it for a new pair; revokeToken ends it."
     )
     access_expires_at: datetime = strawberry.field(
-        description="When the access token stops working (15 minutes after issue by default)."
+        description="When the access token stops working (15 minutes after issue by default), "
+        "unless its sign-in ends before (revokeToken, a password change, a deactivation)."
     )
 
 
@@ -59,7 +60,7 @@ class UpdateProfileInput:
     password: str | None = strawberry.field(
         default=None,
         description="New password, by register's rules; needs currentPassword. Every other "
-        "session's refresh tokens are revoked.",
+        "session ends: its refresh and access tokens stop working at once.",
     )
     current_password: str | None = strawberry.field(
         default=None,
@@ -115,7 +116,8 @@ class UserMutations:
     @strawberry.mutation(
         description="Trades a refresh token for a new pair; the old one stops working. "
         "UNAUTHENTICATED for an unknown, spent, expired or revoked token or a deactivated "
-        "account; a spent token presented again also revokes every token of its sign-in."
+        "account; a spent token presented again also ends its sign-in: every refresh and "
+        "access token of it."
     )
     def refresh_token(
         self,
@@ -126,8 +128,9 @@ class UserMutations:
         return _token_pair(tokens.token_refresh(refresh_token=input.refresh_token))
 
     @strawberry.mutation(
-        description="Signs out, for anyone holding the token: it stops working at once. true "
-        "when it ended a token, false when the token was not usable anyway."
+        description="Signs out, for anyone holding the token: it and the access tokens of its "
+        "sign-in stop working at once. true when it ended a token, false when the token was "
+        "not usable anyway."
     )
     def revoke_token(
         self,
