@@ -134,3 +134,25 @@ class RefreshToken(models.Model):
 
     def __str__(self) -> str:
         return f"refresh token {self.pk} of user {self.user_id}"
+
+
+class LoginFailure(models.Model):
+    """A login attempt counted against a key (an email and client address pair, or an
+    address) until its window passes (`apps.users.attempt_log`).
+
+    Recorded before the password is checked, so that guesses sent in parallel are counted
+    too; deleted when the password turns out right. Kept in the database, not the cache, so
+    that the limits hold while Redis is down.
+    """
+
+    key = models.CharField(max_length=80, help_text="`pair:<sha256>` or `address:<sha256>`.")
+    expires_at = models.DateTimeField(help_text="When the attempt leaves the window.")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["key", "expires_at"], name="users_loginfailure_key"),
+            models.Index(fields=["expires_at"], name="users_loginfailure_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"login failure {self.pk} of {self.key}"
