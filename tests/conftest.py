@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache, caches
 from django.db import connection
 from django.test import RequestFactory
 from django.urls import resolve
@@ -47,6 +48,32 @@ def asgi_server(tmp_path_factory) -> Iterator[AsgiServer]:
     server = start_asgi_server(tmp_path_factory.mktemp("asgi-server"))
     yield server
     server.stop()
+
+
+# Seconds a TolerantRedisCache leaves an unreachable Redis alone, in tests.
+REDIS_RETRY_INTERVAL = 0.5
+
+
+@pytest.fixture
+def redis_cache(settings, redis_server):
+    """The default cache is production's (backend.cache.TolerantRedisCache) on a redis-server of
+    the test's own (`redis_server`: stop, pause, resume, start it); what the process learnt of
+    its outages is forgotten afterwards."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "backend.cache.TolerantRedisCache",
+            "LOCATION": redis_server.url,
+            "KEY_PREFIX": "t",
+            "OPTIONS": {
+                "socket_connect_timeout": 0.25,
+                "socket_timeout": 0.25,
+                "RETRY_INTERVAL": REDIS_RETRY_INTERVAL,
+            },
+        }
+    }
+    assert type(caches["default"]).__name__ == "TolerantRedisCache"
+    yield cache
+    caches["default"].outage.reset()
 
 
 GraphQL = Callable[..., dict[str, Any]]

@@ -9,6 +9,7 @@ another one cached (a persisted query, a product list).
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -153,6 +154,69 @@ def _server_command(command: str, port: int) -> tuple[list[str], dict[str, str]]
     if command == "runserver":  # scripts/dev's (daphne; static files served under DEBUG)
         return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], {}
     raise ValueError(f"unknown server command {command!r}")
+
+
+@dataclass
+class RedisServer:
+    """A `redis-server` of the test's own (no persistence), to stop, pause and start again
+    without touching the shared one: Redis down, for real."""
+
+    port: int
+    log: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *("redis-server", "--bind", "127.0.0.1", "--port", str(self.port)),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            stdout=self.log.open("a"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self._answers, timeout=10, what=f"redis-server on port {self.port}")
+
+    def stop(self) -> None:
+        """Down: connections are refused (its data is gone with it)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def pause(self) -> None:
+        """Unreachable but not gone (a network partition, a stalled host): connections hang,
+        and its data is there again after `resume`."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+
+@pytest.fixture
+def redis_server(tmp_path) -> Iterator[RedisServer]:
+    """A running `redis-server` of the test's own; stopped (resumed first) afterwards."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on the PATH")
+    server = RedisServer(port=free_port(), log=tmp_path / "redis-server.log")
+    server.start()
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.resume()
+    server.stop()
 
 
 @pytest.fixture

@@ -99,11 +99,19 @@ REDIS_URL = env("REDIS_URL", default="")
 # Prepended to every cache key: deployments that share one Redis keep apart.
 CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="")
 if REDIS_URL:
+    # An accelerator, not a dependency: while Redis is unreachable the cache misses and callers
+    # read PostgreSQL (backend/cache.py). Short timeouts, so a dead Redis costs milliseconds,
+    # and then none at all for CACHE_RETRY_INTERVAL seconds.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "backend.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.25),
+                "socket_timeout": env.float("CACHE_TIMEOUT", default=0.25),
+                "RETRY_INTERVAL": env.float("CACHE_RETRY_INTERVAL", default=5.0),
+            },
         }
     }
 else:

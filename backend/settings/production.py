@@ -6,7 +6,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from backend.settings.base import *  # noqa: F403
-from backend.settings.base import CACHE_KEY_PREFIX, DATABASES, LOGGER_LEVELS, MIDDLEWARE, env
+from backend.settings.base import DATABASES, LOGGER_LEVELS, MIDDLEWARE, REDIS_URL, env
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="")
@@ -46,17 +46,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Every process shares one cache: login rate limits, the product list, persisted queries.
-REDIS_URL = env("REDIS_URL", default="")
+# Every process shares one cache (the product lists, persisted queries) and one channel layer
+# (subscription events): base.py's Redis settings.
 if not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set in production: the cache is shared.")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": CACHE_KEY_PREFIX,
-    }
-}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if env.bool("DB_POOL", default=True):

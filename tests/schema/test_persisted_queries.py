@@ -2,12 +2,14 @@
 
 import hashlib
 import json
+import time
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
 from schema.core.operations import operation
+from tests.conftest import REDIS_RETRY_INTERVAL
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -217,3 +219,22 @@ def test_the_log_line_names_a_persisted_operation(client):
     response = client.post("/graphql/", body, content_type="application/json")
     assert response.wsgi_request.graphql_operation_name == "Count"
     assert response.json() == {"data": {"products": {"totalCount": 0}}}
+
+
+def test_with_redis_down_a_hash_is_not_found_and_the_document_runs_unstored(
+    redis_cache, redis_server, client
+):
+    ProductFactory.create_batch(2)
+    redis_server.stop()
+
+    assert post(client, sha256_hash=sha256(PRODUCTS)).json() == NOT_FOUND
+    # The client sends the document with its hash: it runs; storing it fails silently.
+    registering = post(client, sha256_hash=sha256(PRODUCTS), query=PRODUCTS)
+    assert registering.json() == {"data": {"products": {"totalCount": 2}}}
+    assert post(client, sha256_hash=sha256(PRODUCTS)).json() == NOT_FOUND
+
+    redis_server.start()
+    time.sleep(REDIS_RETRY_INTERVAL + 0.1)
+    post(client, sha256_hash=sha256(PRODUCTS), query=PRODUCTS)  # registered for real now
+    by_hash = post(client, sha256_hash=sha256(PRODUCTS))
+    assert by_hash.json() == {"data": {"products": {"totalCount": 2}}}

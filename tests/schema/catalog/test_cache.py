@@ -4,6 +4,7 @@ These tests commit, as requests do: inside a transaction the cache is bypassed (
 `apps.catalog.selectors.product_list_cached`), so the usual rolled-back test would not see it.
 """
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from strawberry.relay import to_base64
 
 from apps.catalog import services
 from apps.catalog.selectors import CATALOG_VERSION_KEY
+from tests.conftest import REDIS_RETRY_INTERVAL
 from tests.factories import AdminFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -176,3 +178,43 @@ def test_a_lost_version_number_never_brings_back_an_old_list(catalog):
     result = catalog(queries=2)
 
     assert result["data"]["products"]["edges"][0]["node"]["stock"] == 5
+
+
+# Production's cache, on a Redis of the test's own that goes down.
+
+
+def test_with_redis_down_every_request_reads_postgresql_and_sees_each_change(
+    redis_cache, redis_server, catalog, contract
+):
+    product = ProductFactory(sku="MUG", price=Decimal("7.50"))
+    redis_server.stop()
+
+    assert skus(catalog(queries=2)) == ["MUG"]
+    assert skus(catalog(queries=2)) == ["MUG"]  # nothing cached: PostgreSQL again
+    result = contract(
+        "UpdateProduct",
+        {"input": {"id": to_base64("Product", product.pk), "price": "8"}},
+        user=AdminFactory(),
+    )
+    assert result["data"]["updateProduct"]["price"] == "8.00"
+    [edge] = catalog(queries=2)["data"]["products"]["edges"]
+    assert edge["node"]["price"] == "8.00"
+
+
+def test_a_change_made_while_redis_was_unreachable_is_not_hidden_when_it_is_back(
+    redis_cache, redis_server, catalog
+):
+    product = ProductFactory(sku="MUG", stock=3)
+    catalog(queries=2)
+    catalog(queries=0)  # cached in Redis
+    redis_server.pause()  # unreachable, its data intact (a partition, a stalled host)
+
+    services.product_update(product=product, stock=0)  # retiring the version fails
+    [during] = catalog(queries=2)["data"]["products"]["edges"]
+    assert during["node"]["stock"] == 0
+
+    redis_server.resume()  # the old version and the old list are there again
+    time.sleep(REDIS_RETRY_INTERVAL + 0.1)
+    [after] = catalog(queries=2)["data"]["products"]["edges"]
+    assert after["node"]["stock"] == 0
+    catalog(queries=0)  # and cached again

@@ -1,0 +1,109 @@
+"""Redis down under a production server: every query and mutation keeps working from
+PostgreSQL, login limits still hold, /healthz says the cache is down; then Redis comes back.
+
+The server's cache and channel layer are a redis-server of the test's own, stopped for real;
+the Celery broker stays the shared one (tasks queue up; no worker runs them here).
+"""
+
+import time
+
+import httpx
+import pytest
+
+from apps.catalog.models import Product
+from schema.core.operations import operation
+from tests.factories import PASSWORD, ProductFactory
+from tests.live import PRODUCTION
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Api:
+    """Sends the contract's operations to a server; remembers how long each took."""
+
+    def __init__(self, client: httpx.Client, url: str) -> None:
+        self.client, self.url = client, url
+        self.durations: dict[str, list[float]] = {}
+
+    def send(self, name: str, variables: dict | None = None, token: str | None = None) -> dict:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        started = time.monotonic()
+        response = self.client.post(
+            self.url, json={"query": operation(name), "variables": variables or {}}, headers=headers
+        )
+        self.durations.setdefault(name, []).append(time.monotonic() - started)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def data(self, name: str, variables: dict | None = None, token: str | None = None) -> dict:
+        result = self.send(name, variables, token)
+        assert "errors" not in result, result
+        return result["data"]
+
+    def code(self, name: str, variables: dict | None = None, token: str | None = None) -> str:
+        [error] = self.send(name, variables, token)["errors"]
+        return error["extensions"]["code"]
+
+
+def test_with_redis_down_every_operation_works_from_postgresql(start_server, redis_server):
+    ProductFactory(sku="MUG", stock=5)
+    server = start_server(**PRODUCTION, REDIS_URL=redis_server.url, CACHE_RETRY_INTERVAL="1")
+    health_url = f"http://127.0.0.1:{server.port}/healthz"
+    with httpx.Client(timeout=30) as client:
+        api = Api(client, server.http_url)
+        [warm] = api.data("Catalog", {"first": 5})["products"]["edges"]  # cached in Redis
+        assert client.get(health_url).json()["cache"] == "ok"
+
+        redis_server.stop()
+        down_at = time.monotonic()
+        api.durations.clear()
+
+        [edge] = api.data("Catalog", {"first": 5})["products"]["edges"]
+        assert edge == warm
+        user = {"email": "ann@example.com", "name": "Ann", "password": PASSWORD}
+        assert api.data("Register", {"input": user})["register"]["email"] == "ann@example.com"
+        pair = api.data("ObtainToken", {"email": "ann@example.com", "password": PASSWORD})
+        token = pair["obtainToken"]["accessToken"]
+        assert api.data("Me", token=token)["me"]["email"] == "ann@example.com"
+        items = [{"productId": edge["node"]["id"], "quantity": 2}]
+        order = api.data("PlaceOrder", {"items": items}, token=token)["createOrder"]
+        assert order["status"] == "PENDING"
+        # Its status event cannot reach other processes (the channel layer is Redis): it waits.
+        cancelled = api.data("CancelOrder", {"id": order["id"]}, token=token)["cancelOrder"]
+        assert cancelled["status"] == "CANCELLED"
+        # A change shows on the next request: nothing is served from before it.
+        Product.objects.filter(sku="MUG").update(stock=1)
+        [changed] = api.data("Catalog", {"first": 5})["products"]["edges"]
+        assert changed["node"]["stock"] == 1
+
+        # Login limits, counted in PostgreSQL: five failures, then refused even when right.
+        wrong = {"email": "ann@example.com", "password": "x"}
+        assert [api.code("ObtainToken", wrong) for _ in range(5)] == ["UNAUTHENTICATED"] * 5
+        refused = api.send("ObtainToken", {"email": "ann@example.com", "password": PASSWORD})
+        assert refused["errors"][0]["extensions"]["code"] == "TOO_MANY_REQUESTS"
+
+        health = client.get(health_url)
+        assert (health.status_code, health.json()) == (
+            503,
+            {"status": "error", "database": "ok", "cache": "error", "broker": "ok"},
+        )
+        down_for = time.monotonic() - down_at
+        slowest = {name: round(max(times) * 1000) for name, times in api.durations.items()}
+        print(f"Redis down {down_for:.1f} s; slowest of each operation (ms): {slowest}")
+        # Milliseconds, not seconds (a login's time is its password hashing).
+        assert max(slowest.values()) < 1000
+
+        redis_server.start()
+        deadline = time.monotonic() + 10
+        while client.get(health_url).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        [back] = api.data("Catalog", {"first": 5})["products"]["edges"]
+        assert back["node"]["stock"] == 1
+
+    # One warning per retry interval while down, not one per request; one when back.
+    log = server.output()
+    warnings = log.count("unreachable for")
+    print(f"{warnings} 'unreachable' warnings over {down_for:.1f} s")
+    assert 1 <= warnings <= down_for / 1 + 2
+    assert log.count("reachable again after") == 1
