@@ -34,7 +34,7 @@ class LoginAttempt:
 
 
 def _digest(*parts: str) -> str:
-    # Hashed: keys of a fixed length, with no email address in the cache.
+    # Hashed: keys of a fixed length, with no email address in the table.
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
