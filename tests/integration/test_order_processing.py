@@ -4,14 +4,17 @@ import threading
 import time
 
 import pytest
+import redis
 from django.db import connection
 
 from apps.catalog.models import Product
+from apps.core.models import Email
 from apps.orders.models import Order, OrderStatus
 from apps.orders.tasks import GAVE_UP
-from tests.factories import ProductFactory, UserFactory
+from apps.users.services import user_register
+from tests.factories import PASSWORD, ProductFactory, UserFactory
 from tests.integration.conftest import ProductLock, sent_mail
-from tests.live import wait_for
+from tests.live import BROKER_URL, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +53,7 @@ def order_pk(created: dict) -> int:
 
 def test_the_whole_path_confirms_and_emails_once(graphql, start_worker, mail_dir):
     start_worker()
-    user = UserFactory(email="ann@example.com", name="Ann")
+    user = user_register(email="ann@example.com", name="Ann", password=PASSWORD)
     product = ProductFactory(stock=5, sku="KB-1")
 
     created = place(graphql, user, product, quantity=2)
@@ -64,6 +67,28 @@ def test_the_whole_path_confirms_and_emails_once(graphql, start_worker, mail_dir
     time.sleep(1)  # a duplicate would have arrived by now
     assert len(sent_mail(mail_dir, f"Order {order_pk(created)} confirmed")) == 1
     assert len(sent_mail(mail_dir, "Welcome to the shop")) == 1
+
+
+def test_work_the_broker_lost_is_delivered_once_a_worker_starts(
+    graphql, queue, start_worker, mail_dir
+):
+    """Registered and ordered while no worker ran; then the queue is emptied, as Redis restarted
+    empty would leave it. The worker that starts delivers what is owed, once."""
+    user = user_register(email="bob@example.com", name="Bob", password=PASSWORD)
+    product = ProductFactory(stock=5)
+    created = place(graphql, user, product)
+    queues = redis.Redis.from_url(BROKER_URL)
+    assert queues.llen(queue) == 2  # the welcome email and the order's processing
+    queues.delete(queue)
+
+    start_worker(ORDER_STALE_AFTER="0", OWED_EMAIL_AFTER="0")
+    wait_for(lambda: status_of(order_pk(created)) == OrderStatus.CONFIRMED, what="CONFIRMED")
+    wait_for(lambda: sent_mail(mail_dir, f"Order {order_pk(created)} confirmed"), what="email")
+    wait_for(lambda: sent_mail(mail_dir, "Welcome to the shop"), what="welcome email")
+    time.sleep(1)  # a duplicate would have arrived by now
+    assert len(sent_mail(mail_dir, f"Order {order_pk(created)} confirmed")) == 1
+    assert len(sent_mail(mail_dir, "Welcome to the shop")) == 1
+    assert not Email.objects.filter(sent_at__isnull=True).exists()
 
 
 def test_forty_racing_orders_never_oversell(graphql, start_worker):
