@@ -1,8 +1,10 @@
 """Orders through the real path: mutation -> commit -> signal -> Redis -> worker -> email."""
 
+import json
 import threading
 import time
 
+import httpx
 import pytest
 import redis
 from django.db import connection
@@ -12,9 +14,10 @@ from apps.core.models import Email
 from apps.orders.models import Order, OrderStatus
 from apps.orders.tasks import GAVE_UP
 from apps.users.services import user_register
+from schema.core.operations import operation
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 from tests.integration.conftest import ProductLock, sent_mail
-from tests.live import BROKER_URL, wait_for
+from tests.live import BROKER_URL, PRODUCTION, free_port, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -184,3 +187,58 @@ def test_a_killed_worker_loses_nothing_and_counts_stock_once(graphql, start_work
     product.refresh_from_db()
     assert product.stock == 3
     assert Product.objects.get(pk=product.pk).stock == 3
+
+
+def post(server, document: str, variables: dict, token: str | None = None) -> tuple[dict, dict]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(
+        server.http_url,
+        json={"query": document, "variables": variables},
+        headers=headers,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json(), response.headers
+
+
+def test_with_the_broker_down_committed_work_answers_and_is_delivered_later(
+    start_server, start_worker, mail_dir
+):
+    """The API's broker is a closed port: every enqueue fails after commit. The client is told
+    what was saved, never an error; a worker on a working broker delivers it all later, once."""
+    server = start_server(**PRODUCTION, CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/1")
+    product = ProductFactory(stock=5)
+    register = "mutation ($input: RegisterInput!) { register(input: $input) { email } }"
+    registered, _ = post(
+        server, register, {"input": {"email": "cy@example.com", "name": "Cy", "password": PASSWORD}}
+    )
+    assert registered == {"data": {"register": {"email": "cy@example.com"}}}
+    credentials = {"email": "cy@example.com", "password": PASSWORD}
+    signed_in, _ = post(server, operation("ObtainToken"), credentials)
+    token = signed_in["data"]["obtainToken"]["accessToken"]
+    started = time.monotonic()
+    placed, headers = post(
+        server,
+        PLACE_ORDER,
+        {"items": [{"productId": _gid(product), "quantity": 2}]},
+        token,
+    )
+    assert time.monotonic() - started < 5  # the broker's refusal costs little, never a hang
+    assert "errors" not in placed, placed
+    assert placed["data"]["createOrder"]["status"] == "PENDING"
+    order_id = order_pk(placed["data"]["createOrder"])
+    # Logged (JSON lines, production) with the request's id, as an error, not raised.
+    (logged,) = [
+        json.loads(line)
+        for line in server.output().splitlines()
+        if "process_order" in line and line.startswith("{")
+    ]
+    assert (logged["level"], logged["request_id"]) == ("ERROR", headers["X-Request-ID"])
+
+    start_worker(ORDER_STALE_AFTER="0", OWED_EMAIL_AFTER="0")
+    wait_for(lambda: status_of(order_id) == OrderStatus.CONFIRMED, what="CONFIRMED")
+    wait_for(lambda: sent_mail(mail_dir, f"Order {order_id} confirmed"), what="email")
+    wait_for(lambda: sent_mail(mail_dir, "Welcome to the shop"), what="welcome email")
+    time.sleep(1)
+    assert len(sent_mail(mail_dir, "Welcome to the shop")) == 1
+    assert len(sent_mail(mail_dir, f"Order {order_id} confirmed")) == 1
