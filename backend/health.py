@@ -36,7 +36,8 @@ def _broker() -> None:
     if settings.CELERY_BROKER_URL == settings.IN_PROCESS_BROKER:
         return  # no broker: tasks run in-process
     with Connection(settings.CELERY_BROKER_URL, connect_timeout=TIMEOUT_SECONDS) as broker:
-        broker.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)
+        # One attempt: a broker that is down answers 503 at once, not after kombu's retries.
+        broker.ensure_connection(max_retries=1, interval_start=0, timeout=TIMEOUT_SECONDS)
 
 
 CHECKS = {"database": _database, "cache": _cache, "broker": _broker}

@@ -1,23 +1,58 @@
-"""Emails that must go out once, even when the task sending them runs twice."""
+"""Emails owed by committed changes: recorded with the change, sent once, never lost.
 
-from collections.abc import Callable
+A service calls `email_owe` inside its transaction, so the email exists if and only if the
+change committed. Sending locks the row and marks it sent in the same transaction: a worker
+that dies mid-send leaves it unsent (the lock goes with its connection), and two workers
+never both send it. What is still unsent after OWED_EMAIL_AFTER seconds (a broker that lost
+its queue, an enqueue that failed) is handed to the workers again by `emails_owed`' sweep.
+"""
 
-from django.db.models import QuerySet
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
 from django.utils import timezone
 
+from apps.core.models import Email
 
-def send_once(*, claim: QuerySet, sent_at_field: str, send: Callable[[], None]) -> bool:
-    """Claims the row (an atomic UPDATE of `sent_at_field`), then sends; False if already sent.
 
-    A failed send releases the claim, so a retry sends it.
-    """
-    now = timezone.now()
-    claimed = claim.filter(**{f"{sent_at_field}__isnull": True}).update(**{sent_at_field: now})
-    if not claimed:
-        return False
-    try:
-        send()
-    except Exception:
-        claim.filter(**{sent_at_field: now}).update(**{sent_at_field: None})
-        raise
+def email_owe(*, key: str, to: str, subject: str, body: str) -> Email:
+    """Records the email `key` names as owed (once: owing it again changes nothing)."""
+    email, _ = Email.objects.get_or_create(
+        key=key, defaults={"to": to, "subject": subject, "body": body}
+    )
+    return email
+
+
+def email_send(*, email_id: int) -> bool:
+    """Sends an owed email; False when it was sent already or another worker is sending it."""
+    with transaction.atomic():
+        email = (
+            Email.objects.select_for_update(skip_locked=True)
+            .filter(pk=email_id, sent_at__isnull=True)
+            .first()
+        )
+        if email is None:
+            return False
+        send_mail(
+            subject=email.subject,
+            message=email.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[email.to],
+        )
+        email.sent_at = timezone.now()
+        email.save(update_fields=["sent_at"])
     return True
+
+
+def emails_owed() -> list[int]:
+    """Unsent emails owed for longer than OWED_EMAIL_AFTER: their enqueue or task was lost."""
+    cutoff = timezone.now() - timedelta(seconds=settings.OWED_EMAIL_AFTER)
+    return list(
+        Email.objects.filter(sent_at__isnull=True, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )

@@ -61,9 +61,6 @@ class Order(models.Model):
         blank=True,
         help_text="The client's key for retrying a placement; unique per user while it counts.",
     )
-    confirmation_sent_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the confirmation email went out (sent once)."
-    )
     created_at = models.DateTimeField(auto_now_add=True, help_text="When the order was placed.")
     updated_at = models.DateTimeField(
         auto_now=True, help_text="When the order last changed, e.g. its status."

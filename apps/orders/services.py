@@ -15,13 +15,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from apps.catalog.models import Product
-from apps.core.mail import send_once
+from apps.core.mail import email_owe
 from apps.orders.errors import (
     IdempotencyKeyReused,
     OrderErrorCode,
@@ -153,7 +152,8 @@ def _move_stock(order: Order, products: dict[int, Product], sign: int) -> None:
 
 @transaction.atomic
 def order_process(*, order_id: int) -> str | None:
-    """Reserves stock for every line or none; CONFIRMED or FAILED. A no-op unless PENDING."""
+    """Reserves stock for every line or none; CONFIRMED (owing its confirmation email) or
+    FAILED. A no-op unless PENDING."""
     order = Order.objects.select_for_update().filter(pk=order_id).first()
     if order is None or order.status != OrderStatus.PENDING:
         return None
@@ -176,7 +176,19 @@ def order_process(*, order_id: int) -> str | None:
     _move_stock(order, products, sign=-1)
     order.status = OrderStatus.CONFIRMED
     order.save(update_fields=["status", "updated_at"])
+    _owe_confirmation(order)
     return order.status
+
+
+def _owe_confirmation(order: Order) -> None:
+    """The confirmation email, owed in the transaction that confirms the order."""
+    user = order.user
+    email_owe(
+        key=f"order-confirmation:{order.pk}",
+        to=user.email,
+        subject=f"Order {order.pk} confirmed",
+        body=f"Hello {user.name},\n\nyour order {order.pk} is confirmed. Total: {order.total}.\n",
+    )
 
 
 def order_mark_failed(*, order: Order, reason: str) -> None:
@@ -215,22 +227,3 @@ def order_cancel(*, order_id: int | None, viewer: User) -> Order:
     order.status = OrderStatus.CANCELLED
     order.save(update_fields=["status", "updated_at"])
     return order
-
-
-def order_confirmation_send(*, order_id: int) -> bool:
-    """Sends the confirmation email of a CONFIRMED order, once."""
-
-    def send() -> None:
-        order = Order.objects.select_related("user").get(pk=order_id)
-        send_mail(
-            subject=f"Order {order.pk} confirmed",
-            message=(
-                f"Hello {order.user.name},\n\nyour order {order.pk} is confirmed. "
-                f"Total: {order.total}.\n"
-            ),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[order.user.email],
-        )
-
-    claim = Order.objects.filter(pk=order_id, status=OrderStatus.CONFIRMED)
-    return send_once(claim=claim, sent_at_field="confirmation_sent_at", send=send)

@@ -17,7 +17,9 @@ def enqueue_processing(sender, instance: Order, created: bool, **kwargs) -> None
     if created:
         from apps.orders.tasks import process_order
 
-        transaction.on_commit(lambda: process_order.delay(instance.pk))
+        # robust: a broker that is down delays processing (the sweep enqueues it), never the
+        # placement, which has committed.
+        transaction.on_commit(lambda: process_order.delay(instance.pk), robust=True)
 
 
 @receiver(post_save, sender=Order, dispatch_uid="orders.publish_status_change")

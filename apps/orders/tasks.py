@@ -6,9 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from apps.core.tasks import EMAIL_TASK_OPTIONS
 from apps.orders import selectors, services
-from apps.orders.models import OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -30,20 +28,12 @@ def process_order(self, order_id: int) -> str | None:
             return "failed"
         countdown = settings.ORDER_RETRY_BASE_DELAY * 2**self.request.retries
         raise self.retry(exc=error, countdown=countdown) from error
-    if status == OrderStatus.CONFIRMED:
-        send_order_confirmation.delay(order_id)
     return status
-
-
-@shared_task(**EMAIL_TASK_OPTIONS)
-def send_order_confirmation(self, order_id: int) -> bool:
-    """The one confirmation email of a CONFIRMED order."""
-    return services.order_confirmation_send(order_id=order_id)
 
 
 @shared_task(acks_late=True)
 def requeue_stale_orders() -> int:
-    """Hands PENDING orders whose task was lost back to the workers (periodic, via beat)."""
+    """Hands PENDING orders whose task was lost back to the workers (beat, and worker start-up)."""
     order_ids = selectors.orders_stale_pending()
     for order_id in order_ids:
         process_order.delay(order_id)

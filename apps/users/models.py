@@ -63,9 +63,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now, help_text="When the user registered.")
-    welcome_sent_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the welcome email went out (sent once)."
-    )
 
     objects = UserManager()
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 
-from apps.core.mail import send_once
+from apps.core.mail import email_owe
 from apps.users.errors import CannotDeactivateSelf, UserErrorCode
 from apps.users.models import User
 from apps.users.tokens import tokens_revoke
@@ -27,7 +25,8 @@ def _validate_password(password: str, user: User, field: str = "password") -> No
 
 @transaction.atomic
 def user_register(*, email: str, name: str, password: str) -> User:
-    """A new USER; the unique index on lower(email) settles races between registrations."""
+    """A new USER, owed a welcome email; the unique index on lower(email) settles races
+    between registrations."""
     user = User(email=User.objects.normalize_email(email), name=name.strip())
     user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     _validate_password(password, user)
@@ -39,6 +38,12 @@ def user_register(*, email: str, name: str, password: str) -> User:
         raise ValidationError(
             {"email": [ValidationError(EMAIL_TAKEN, code=UserErrorCode.EMAIL_TAKEN)]}
         ) from error
+    email_owe(
+        key=f"welcome:{user.pk}",
+        to=user.email,
+        subject="Welcome to the shop",
+        body=f"Hello {user.name},\n\nyour account {user.email} is ready.\n",
+    )
     return user
 
 
@@ -107,19 +112,3 @@ def user_deactivate(*, user: User, by: User | None = None) -> User:
     user.save(update_fields=["is_active"])
     tokens_revoke(user=user)
     return user
-
-
-def user_welcome_send(*, user_id: int) -> bool:
-    """Sends the welcome email of a new user, once."""
-
-    def send() -> None:
-        user = User.objects.get(pk=user_id)
-        send_mail(
-            subject="Welcome to the shop",
-            message=f"Hello {user.name},\n\nyour account {user.email} is ready.\n",
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[user.email],
-        )
-
-    claim = User.objects.filter(pk=user_id)
-    return send_once(claim=claim, sent_at_field="welcome_sent_at", send=send)

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "channels",
     "strawberry_django",
+    "apps.core",
     "apps.users",
     "apps.catalog",
     "apps.orders",
@@ -153,12 +154,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
 }
+# A broker that is down fails an enqueue fast (the sweeps below deliver the work later): a
+# committed change never waits seconds, or fails, for it.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# The sweeps: owed work whose task was lost (a dead worker, a broker restarted empty, an
+# enqueue that failed) is handed to the workers again; also when a worker starts.
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-orders": {"task": "apps.orders.tasks.requeue_stale_orders", "schedule": 60.0},
+    "requeue-owed-emails": {"task": "apps.core.tasks.requeue_owed_emails", "schedule": 60.0},
 }
 
 # Orders: PENDING longer than this (seconds) is processed again by the periodic task.
 ORDER_STALE_AFTER = env.int("ORDER_STALE_AFTER", default=5 * 60)
+# Emails: unsent this long (seconds) after the change that owed them, they are sent again.
+OWED_EMAIL_AFTER = env.int("OWED_EMAIL_AFTER", default=60)
 # Processing waits at most this long (ms) for a product lock before retrying later.
 ORDER_LOCK_TIMEOUT_MS = env.int("ORDER_LOCK_TIMEOUT_MS", default=5000)
 # Retries of a transiently failed order wait base, 2 x base, 4 x base seconds.

@@ -1,17 +1,23 @@
 """Orders through the real path: mutation -> commit -> signal -> Redis -> worker -> email."""
 
+import json
 import threading
 import time
 
+import httpx
 import pytest
+import redis
 from django.db import connection
 
 from apps.catalog.models import Product
+from apps.core.models import Email
 from apps.orders.models import Order, OrderStatus
 from apps.orders.tasks import GAVE_UP
-from tests.factories import ProductFactory, UserFactory
+from apps.users.services import user_register
+from schema.core.operations import operation
+from tests.factories import PASSWORD, ProductFactory, UserFactory
 from tests.integration.conftest import ProductLock, sent_mail
-from tests.live import wait_for
+from tests.live import BROKER_URL, PRODUCTION, free_port, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +56,7 @@ def order_pk(created: dict) -> int:
 
 def test_the_whole_path_confirms_and_emails_once(graphql, start_worker, mail_dir):
     start_worker()
-    user = UserFactory(email="ann@example.com", name="Ann")
+    user = user_register(email="ann@example.com", name="Ann", password=PASSWORD)
     product = ProductFactory(stock=5, sku="KB-1")
 
     created = place(graphql, user, product, quantity=2)
@@ -64,6 +70,28 @@ def test_the_whole_path_confirms_and_emails_once(graphql, start_worker, mail_dir
     time.sleep(1)  # a duplicate would have arrived by now
     assert len(sent_mail(mail_dir, f"Order {order_pk(created)} confirmed")) == 1
     assert len(sent_mail(mail_dir, "Welcome to the shop")) == 1
+
+
+def test_work_the_broker_lost_is_delivered_once_a_worker_starts(
+    graphql, queue, start_worker, mail_dir
+):
+    """Registered and ordered while no worker ran; then the queue is emptied, as Redis restarted
+    empty would leave it. The worker that starts delivers what is owed, once."""
+    user = user_register(email="bob@example.com", name="Bob", password=PASSWORD)
+    product = ProductFactory(stock=5)
+    created = place(graphql, user, product)
+    queues = redis.Redis.from_url(BROKER_URL)
+    assert queues.llen(queue) == 2  # the welcome email and the order's processing
+    queues.delete(queue)
+
+    start_worker(ORDER_STALE_AFTER="0", OWED_EMAIL_AFTER="0")
+    wait_for(lambda: status_of(order_pk(created)) == OrderStatus.CONFIRMED, what="CONFIRMED")
+    wait_for(lambda: sent_mail(mail_dir, f"Order {order_pk(created)} confirmed"), what="email")
+    wait_for(lambda: sent_mail(mail_dir, "Welcome to the shop"), what="welcome email")
+    time.sleep(1)  # a duplicate would have arrived by now
+    assert len(sent_mail(mail_dir, f"Order {order_pk(created)} confirmed")) == 1
+    assert len(sent_mail(mail_dir, "Welcome to the shop")) == 1
+    assert not Email.objects.filter(sent_at__isnull=True).exists()
 
 
 def test_forty_racing_orders_never_oversell(graphql, start_worker):
@@ -159,3 +187,58 @@ def test_a_killed_worker_loses_nothing_and_counts_stock_once(graphql, start_work
     product.refresh_from_db()
     assert product.stock == 3
     assert Product.objects.get(pk=product.pk).stock == 3
+
+
+def post(server, document: str, variables: dict, token: str | None = None) -> tuple[dict, dict]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(
+        server.http_url,
+        json={"query": document, "variables": variables},
+        headers=headers,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json(), response.headers
+
+
+def test_with_the_broker_down_committed_work_answers_and_is_delivered_later(
+    start_server, start_worker, mail_dir
+):
+    """The API's broker is a closed port: every enqueue fails after commit. The client is told
+    what was saved, never an error; a worker on a working broker delivers it all later, once."""
+    server = start_server(**PRODUCTION, CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/1")
+    product = ProductFactory(stock=5)
+    register = "mutation ($input: RegisterInput!) { register(input: $input) { email } }"
+    registered, _ = post(
+        server, register, {"input": {"email": "cy@example.com", "name": "Cy", "password": PASSWORD}}
+    )
+    assert registered == {"data": {"register": {"email": "cy@example.com"}}}
+    credentials = {"email": "cy@example.com", "password": PASSWORD}
+    signed_in, _ = post(server, operation("ObtainToken"), credentials)
+    token = signed_in["data"]["obtainToken"]["accessToken"]
+    started = time.monotonic()
+    placed, headers = post(
+        server,
+        PLACE_ORDER,
+        {"items": [{"productId": _gid(product), "quantity": 2}]},
+        token,
+    )
+    assert time.monotonic() - started < 5  # the broker's refusal costs little, never a hang
+    assert "errors" not in placed, placed
+    assert placed["data"]["createOrder"]["status"] == "PENDING"
+    order_id = order_pk(placed["data"]["createOrder"])
+    # Logged (JSON lines, production) with the request's id, as an error, not raised.
+    (logged,) = [
+        json.loads(line)
+        for line in server.output().splitlines()
+        if "process_order" in line and line.startswith("{")
+    ]
+    assert (logged["level"], logged["request_id"]) == ("ERROR", headers["X-Request-ID"])
+
+    start_worker(ORDER_STALE_AFTER="0", OWED_EMAIL_AFTER="0")
+    wait_for(lambda: status_of(order_id) == OrderStatus.CONFIRMED, what="CONFIRMED")
+    wait_for(lambda: sent_mail(mail_dir, f"Order {order_id} confirmed"), what="email")
+    wait_for(lambda: sent_mail(mail_dir, "Welcome to the shop"), what="welcome email")
+    time.sleep(1)
+    assert len(sent_mail(mail_dir, "Welcome to the shop")) == 1
+    assert len(sent_mail(mail_dir, f"Order {order_id} confirmed")) == 1

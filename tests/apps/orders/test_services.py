@@ -9,10 +9,11 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.catalog.models import Product
+from apps.core.mail import email_send
+from apps.core.models import Email
 from apps.orders import selectors, services
 from apps.orders.models import Order, OrderStatus
 from apps.orders.tasks import requeue_stale_orders
-from apps.users.services import user_welcome_send
 from tests.factories import AdminFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,9 @@ def test_processing_confirms_reserves_stock_and_emails_once(django_capture_on_co
 
     # Running it again changes nothing and sends nothing.
     assert services.order_process(order_id=order.pk) is None
-    assert services.order_confirmation_send(order_id=order.pk) is False
+    confirmation = Email.objects.get(key=f"order-confirmation:{order.pk}")
+    assert confirmation.sent_at is not None
+    assert email_send(email_id=confirmation.pk) is False
     product.refresh_from_db()
     assert product.stock == 3
     assert len([m for m in mail.outbox if "confirmed" in m.subject]) == 1
@@ -93,6 +96,7 @@ def test_processing_reserves_every_line_or_none(django_capture_on_commit_callbac
     assert order.failure_reason == "Insufficient stock for B-2"
     assert list(Product.objects.order_by("pk").values_list("stock", flat=True)) == [10, 1]
     assert not [m for m in mail.outbox if "confirmed" in m.subject]
+    assert not Email.objects.exists()
 
 
 def test_a_cancelled_order_reserves_nothing():
@@ -143,14 +147,6 @@ def test_stale_pending_orders_are_found(settings):
     assert selectors.orders_stale_pending() == [order.pk]
     settings.ORDER_STALE_AFTER = 3600
     assert selectors.orders_stale_pending() == []
-
-
-def test_new_users_get_one_welcome_email(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        user = UserFactory(email="new@example.com")
-    welcome = [m for m in mail.outbox if m.subject == "Welcome to the shop"]
-    assert [m.to for m in welcome] == [["new@example.com"]]
-    assert user_welcome_send(user_id=user.pk) is False
 
 
 def test_requeue_processes_orders_whose_task_was_lost(settings):

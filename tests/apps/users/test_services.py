@@ -1,9 +1,12 @@
 import threading
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from apps.core.mail import email_send
+from apps.core.models import Email
 from apps.users import services, tokens
 from apps.users.models import User
 from tests.factories import PASSWORD, UserFactory
@@ -35,6 +38,26 @@ def test_register_validates_its_input(fields, error_fields):
         services.user_register(**data)
     assert set(error.value.message_dict) == error_fields
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_register_owes_one_welcome_email_sent_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        user = services.user_register(email="new@example.com", name="New", password=GOOD_PASSWORD)
+    welcome = [m for m in mail.outbox if m.subject == "Welcome to the shop"]
+    assert [m.to for m in welcome] == [["new@example.com"]]
+    owed = Email.objects.get(key=f"welcome:{user.pk}")
+    assert owed.sent_at is not None
+    assert email_send(email_id=owed.pk) is False
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_refused_registration_owes_nothing():
+    UserFactory(email="ann@example.com")
+    with pytest.raises(ValidationError):
+        services.user_register(email="ann@example.com", name="Ann", password=GOOD_PASSWORD)
+    assert not Email.objects.exists()
 
 
 @pytest.mark.django_db

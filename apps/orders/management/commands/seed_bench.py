@@ -49,7 +49,6 @@ USER_COLUMNS = (
     "is_active",
     "is_staff",
     "date_joined",
-    "welcome_sent_at",
 )
 PRODUCT_COLUMNS = (
     "id",
@@ -68,7 +67,6 @@ ORDER_COLUMNS = (
     "status",
     "total",
     "failure_reason",
-    "confirmation_sent_at",
     "created_at",
     "updated_at",
 )
@@ -130,7 +128,6 @@ class Plan:
                 "t",
                 "t" if admin else "f",
                 joined,
-                joined,
             )
 
     def orders_and_items_between(
@@ -167,7 +164,6 @@ class Plan:
                         status.value,
                         f"{total:.2f}",
                         FAILURE_REASON if status == OrderStatus.FAILED else None,
-                        created if status == OrderStatus.CONFIRMED else None,
                         created,
                         created,
                     )
