@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('users', '0005_help_texts'),
+        ('users', '0006_emails_owed_in_core'),
     ]
 
     operations = [
