@@ -109,8 +109,8 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
-                "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.25),
-                "socket_timeout": env.float("CACHE_TIMEOUT", default=0.25),
+                "socket_connect_timeout": env.float("CACHE_SOCKET_CONNECT_TIMEOUT", default=0.25),
+                "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.25),
                 "RETRY_INTERVAL": env.float("CACHE_RETRY_INTERVAL", default=5.0),
             },
         }
