@@ -98,6 +98,10 @@ class Process:
         return self.log.read_text()
 
 
+class Beat(Process):
+    """A `celery beat` process."""
+
+
 class Worker(Process):
     """A `celery worker` process."""
 
@@ -347,3 +351,26 @@ def start_server(live_environment, tmp_path) -> Iterator[Callable[..., Server]]:
 
     yield start
     stop_all(servers)
+
+
+@pytest.fixture
+def start_beat(live_environment, tmp_path) -> Iterator[Callable[..., Beat]]:
+    """Starts `celery beat` processes (keyword arguments: settings); stopped afterwards."""
+    beats: list[Beat] = []
+
+    def start(**settings: str) -> Beat:
+        log = tmp_path / f"beat-{len(beats)}.log"
+        schedule = tmp_path / f"celerybeat-schedule-{len(beats)}"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "backend", "beat", f"--schedule={schedule}"],
+            cwd=ROOT,
+            env=live_environment() | settings,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        beat = Beat(process, log)
+        beats.append(beat)
+        return beat
+
+    yield start
+    stop_all(beats)

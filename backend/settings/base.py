@@ -165,9 +165,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 # The sweeps: owed work whose task was lost (a dead worker, a broker restarted empty, an
 # enqueue that failed) is handed to the workers again; also when a worker starts.
+OWED_WORK_SWEEP_EVERY = env.float("OWED_WORK_SWEEP_EVERY", default=60.0)
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-orders": {"task": "apps.orders.tasks.requeue_stale_orders", "schedule": 60.0},
-    "requeue-owed-emails": {"task": "apps.core.tasks.requeue_owed_emails", "schedule": 60.0},
+    "requeue-stale-orders": {
+        "task": "apps.orders.tasks.requeue_stale_orders",
+        "schedule": OWED_WORK_SWEEP_EVERY,
+    },
+    "requeue-owed-emails": {
+        "task": "apps.core.tasks.requeue_owed_emails",
+        "schedule": OWED_WORK_SWEEP_EVERY,
+    },
 }
 
 # Orders: PENDING longer than this (seconds) is processed again by the periodic task.
