@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from apps.core.tasks import hand_back
 from apps.orders import selectors, services
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ def process_order(self, order_id: int) -> str | None:
 @shared_task(acks_late=True)
 def requeue_stale_orders() -> int:
     """Hands PENDING orders whose task was lost back to the workers (beat, and worker start-up)."""
-    order_ids = selectors.orders_stale_pending()
-    for order_id in order_ids:
-        process_order.delay(order_id)
-    return len(order_ids)
+    return hand_back(
+        process_order, selectors.orders_stale_pending(), hold_for=settings.ORDER_STALE_AFTER
+    )

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.core.mail.backends import locmem
 from django.db import connection, transaction
 from django.utils import timezone
@@ -112,3 +113,25 @@ def test_two_workers_sending_one_email_send_it_once(settings):
     assert SlowBackend.sends == ["sent"]
     email.refresh_from_db()
     assert email.sent_at is not None
+
+
+@pytest.fixture
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()  # the holds below would outlive the test (the in-process cache)
+
+
+def test_a_sweep_hands_owed_work_back_once_per_threshold(settings, monkeypatch, empty_cache):
+    """A backlog keeps work owed while its task waits in the queue: the next sweeps within the
+    threshold do not enqueue it again."""
+    from apps.core import tasks
+
+    enqueued: list[int] = []
+    monkeypatch.setattr(tasks.send_email, "delay", enqueued.append)
+    first, second = owe("welcome:1"), owe("welcome:2")
+    Email.objects.update(created_at=timezone.now() - timedelta(hours=2))
+    settings.OWED_EMAIL_AFTER = 3600
+    assert requeue_owed_emails() == 2
+    assert requeue_owed_emails() == 0
+    assert enqueued == [first.pk, second.pk]
