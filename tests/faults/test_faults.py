@@ -21,7 +21,13 @@ from strawberry.relay import from_base64
 from apps.core.models import Email
 from apps.orders.models import Order, OrderItem, OrderStatus
 from apps.users.models import User
-from tests.faults.conftest import WEB_APPLICATION_NAME, Outcome, Stack, run_load, summary
+from tests.faults.conftest import (
+    WEB_APPLICATION_NAME,
+    Outcome,
+    Stack,
+    run_load,
+    summary,
+)
 from tests.live import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
