@@ -12,5 +12,8 @@ fi
 if ! .venv/bin/uv --version 2>/dev/null | grep -q "$UV_VERSION"; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
 fi
-# Installs exactly what uv.lock pins (fails if pyproject.toml and uv.lock disagree).
-UV_PROJECT_ENVIRONMENT=.venv .venv/bin/uv sync --locked --quiet
+# Installs exactly what uv.lock pins (fails if pyproject.toml and uv.lock disagree), compiled to
+# bytecode once, the project's modules too: where PYTHONDONTWRITEBYTECODE is set, every process
+# (the tests start many servers and workers) would otherwise compile every module again.
+UV_PROJECT_ENVIRONMENT=.venv .venv/bin/uv sync --locked --quiet --compile-bytecode
+.venv/bin/python -m compileall -q -j 0 apps backend schema bench tests >/dev/null

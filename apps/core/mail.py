@@ -5,6 +5,10 @@ change committed. Sending locks the row and marks it sent in the same transactio
 that dies mid-send leaves it unsent (the lock goes with its connection), and two workers
 never both send it. What is still unsent after OWED_EMAIL_AFTER seconds (a broker that lost
 its queue, an enqueue that failed) is handed to the workers again by `emails_owed`' sweep.
+
+No mail server takes a transaction: a worker killed between the server accepting the message
+and the commit recording it sends it again. Both deliveries then carry the email's own
+Message-ID, by which mail clients show one message.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,6 +31,13 @@ def email_owe(*, key: str, to: str, subject: str, body: str) -> Email:
     return email
 
 
+def message_id(email: Email) -> str:
+    """The same for every delivery of one owed email (RFC 5322 `Message-ID`)."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    local = "".join(c if c.isalnum() or c in "-_" else "." for c in email.key)
+    return f"<{local}.{email.pk}@{domain}>"
+
+
 def email_send(*, email_id: int) -> bool:
     """Sends an owed email; False when it was sent already or another worker is sending it."""
     with transaction.atomic():
@@ -37,12 +48,13 @@ def email_send(*, email_id: int) -> bool:
         )
         if email is None:
             return False
-        send_mail(
+        EmailMessage(
             subject=email.subject,
-            message=email.body,
+            body=email.body,
             from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[email.to],
-        )
+            to=[email.to],
+            headers={"Message-ID": message_id(email)},
+        ).send()
         email.sent_at = timezone.now()
         email.save(update_fields=["sent_at"])
     return True

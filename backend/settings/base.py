@@ -152,8 +152,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis hands an unacknowledged task to another worker after this many seconds; it must
 # exceed the longest task plus its retry countdown.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
+    # A Redis that went away never leaves a worker or beat waiting on a dead socket: they
+    # reconnect (the worker's blocking wait for tasks is 1 s, well within these).
+    "socket_connect_timeout": 5,
+    "socket_timeout": 30,
+    "socket_keepalive": True,
+    "health_check_interval": 25,
 }
+# A worker that loses the broker stops its late-acknowledged tasks: they could not be
+# acknowledged anyway, and the broker hands them out again.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # A broker that is down fails an enqueue fast (the sweeps below deliver the work later): a
 # committed change never waits seconds, or fails, for it.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

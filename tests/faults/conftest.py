@@ -25,12 +25,14 @@ from django.db import connection
 from apps.users import tokens
 from schema.core.operations import operation
 from tests.factories import PASSWORD, ProductFactory, UserFactory
-from tests.live import PRODUCTION, Server, Worker, free_port, wait_for
+from tests.live import PRODUCTION, Process, Server, Worker, free_port, wait_for
 
 # Seconds of load around each fault: short in the suite; `FAULT_LOAD_SECONDS=180` gives the
 # README's figures (60 s before the fault, 60 s of it, 60 s after).
 LOAD_SECONDS = float(os.environ.get("FAULT_LOAD_SECONDS", "12"))
 CLIENTS = 6
+# Seconds a supervisor waits before it restarts a process that exited.
+RESTART_DELAY = 2.0
 WEB_APPLICATION_NAME = "fault-suite-web"
 
 
@@ -212,30 +214,45 @@ class Stack:
     redis: RedisServer
     server: Server
     worker: Worker
+    beat: Process
     mail_dir: Path
     settings: dict[str, str]
     start_worker: Callable[..., Worker]
+    start_beat: Callable[..., Process]
+    restarts: Counter[str] = field(default_factory=Counter)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def supervise(self) -> None:
+        """Restarts a worker or beat that exited, after RESTART_DELAY seconds, as a deployment's
+        supervisor does (compose's `restart: unless-stopped`, systemd's `Restart=always`)."""
+        while not self.stopping.wait(0.2):
+            if self.worker.process.poll() is not None:
+                time.sleep(RESTART_DELAY)
+                self.worker = self.start_worker(wait=False, **self.settings)
+                self.restarts["worker"] += 1
+            if self.beat.process.poll() is not None:
+                time.sleep(RESTART_DELAY)
+                self.beat = self.start_beat(**self.settings)
+                self.restarts["beat"] += 1
 
     def health(self) -> tuple[int, dict]:
         response = httpx.get(f"http://127.0.0.1:{self.server.port}/healthz", timeout=10)
         return response.status_code, response.json()
 
-    def sent(self, subject: str) -> int:
-        count = 0
-        for path in self.mail_dir.glob("*.log"):
-            count += sum(
-                1 for m in path.read_text().split("-" * 79) if f"Subject: {subject}\n" in m
-            )
-        return count
-
-    def all_subjects(self) -> list[str]:
-        subjects = []
+    def deliveries(self) -> list[tuple[str, str]]:
+        """(subject, Message-ID) of every message the worker wrote (the file email backend)."""
+        found = []
         for path in self.mail_dir.glob("*.log"):
             for message in path.read_text().split("-" * 79):
-                for line in message.splitlines():
-                    if line.startswith("Subject: "):
-                        subjects.append(line.removeprefix("Subject: "))
-        return subjects
+                headers = dict(
+                    line.split(": ", 1) for line in message.strip().splitlines() if ": " in line
+                )
+                if "Subject" in headers:
+                    found.append((headers["Subject"], headers.get("Message-ID", "")))
+        return found
+
+    def all_subjects(self) -> list[str]:
+        return [subject for subject, _ in self.deliveries()]
 
 
 @pytest.fixture
@@ -253,7 +270,7 @@ def stack(start_server, start_worker, start_beat, mail_dir, tmp_path) -> Iterato
         "CELERY_VISIBILITY_TIMEOUT": "10",
         # Tokens issued by the test process (test settings) are valid for the API.
         "JWT_SIGNING_KEY": django_settings.SECRET_KEY,
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("FAULT_LOG_LEVEL", "WARNING"),
     }
     web = (
         PRODUCTION
@@ -267,9 +284,23 @@ def stack(start_server, start_worker, start_beat, mail_dir, tmp_path) -> Iterato
         }
     )
     server = start_server("gunicorn", **web)
-    worker = start_worker(**settings)
-    start_beat(**settings)
-    yield Stack(redis_server, server, worker, mail_dir, settings, start_worker)
+    # The worker and beat as deployed too (production settings: the connection pool, JSON logs).
+    settings = PRODUCTION | settings
+    stack = Stack(
+        redis_server,
+        server,
+        start_worker(**settings),
+        start_beat(**settings),
+        mail_dir,
+        settings,
+        start_worker,
+        start_beat,
+    )
+    supervisor = threading.Thread(target=stack.supervise, daemon=True)
+    supervisor.start()
+    yield stack
+    stack.stopping.set()
+    supervisor.join(timeout=30)
     redis_server.stop()
 
 
@@ -335,7 +366,9 @@ def summary(name: str, outcomes: list[Outcome], stack: Stack, timings: dict) -> 
             "last_error_after_fault_s": round(max(failed_at) - timings["fault_at"], 2)
             if failed_at
             else None,
-            "emails_sent": len(stack.all_subjects()),
+            "processes_restarted": dict(stack.restarts),
+            "emails": len(set(stack.deliveries())),
+            "deliveries": len(stack.deliveries()),
             "owed_work_drained_after_recovery_s": round(
                 timings["drained_at"] - timings["recovered_at"], 1
             ),

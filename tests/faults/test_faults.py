@@ -22,6 +22,7 @@ from apps.core.models import Email
 from apps.orders.models import Order, OrderItem, OrderStatus
 from apps.users.models import User
 from tests.faults.conftest import (
+    LOAD_SECONDS,
     WEB_APPLICATION_NAME,
     Outcome,
     Stack,
@@ -33,21 +34,30 @@ from tests.live import wait_for
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+def owed() -> tuple[int, int]:
+    """Orders still PENDING, emails still unsent."""
+    pending = Order.objects.filter(status=OrderStatus.PENDING).count()
+    return pending, Email.objects.filter(sent_at__isnull=True).count()
+
+
 def drain(stack: Stack, timings: dict) -> None:
-    """Until nothing is owed: no order PENDING, no email unsent."""
-    wait_for(
-        lambda: (
-            not Order.objects.filter(status=OrderStatus.PENDING).exists()
-            and not Email.objects.filter(sent_at__isnull=True).exists()
-        ),
-        timeout=120,
-        what="the owed work to drain",
-    )
+    """Until nothing is owed: no order PENDING, no email unsent. A longer load leaves a longer
+    backlog (a minute without a worker is a minute of orders), so it may take longer."""
+    try:
+        wait_for(lambda: owed() == (0, 0), timeout=120 + 2 * LOAD_SECONDS, what="the drain")
+    except AssertionError as error:
+        raise AssertionError(
+            f"{error}: still owed (pending orders, unsent emails) {owed()}"
+        ) from None
     timings["drained_at"] = time.monotonic()
     time.sleep(1)  # a duplicate email would have been written by now
 
 
-def check_nothing_lost_nothing_doubled(stack: Stack, shop: dict, outcomes: list[Outcome]) -> None:
+def check_nothing_lost_nothing_doubled(
+    stack: Stack, shop: dict, outcomes: list[Outcome], *, redelivered: int = 0
+) -> None:
+    """`redelivered`: how many emails may have gone out twice, with one Message-ID (a worker
+    killed between the mail server's acceptance and the commit; apps/core/mail.py)."""
     assert outcomes, "the load sent nothing"
     assert [o for o in outcomes if not o.json] == []  # never an HTML page
     assert [o for o in outcomes if o.code == "TRANSPORT"] == []  # the API stayed up
@@ -79,7 +89,9 @@ def check_nothing_lost_nothing_doubled(stack: Stack, shop: dict, outcomes: list[
         ).aggregate(total=Sum("quantity"))["total"]
         assert product.stock + (confirmed or 0) == shop["stock"][product.pk], product
 
-    subjects = Counter(stack.all_subjects())
+    deliveries = stack.deliveries()
+    subjects = Counter(subject for subject, _ in set(deliveries))
+    assert len(deliveries) - len(set(deliveries)) <= redelivered
     confirmed_ids = list(
         Order.objects.filter(status=OrderStatus.CONFIRMED).values_list("pk", flat=True)
     )
@@ -96,14 +108,15 @@ def test_a_worker_killed_mid_load(stack, shop):
         stack.worker.kill()
 
     def restart() -> None:
-        stack.worker = stack.start_worker(**stack.settings)
+        # The supervisor restarts it (tests/faults/conftest.py, RESTART_DELAY).
+        wait_for(lambda: stack.restarts["worker"] == 1, timeout=30, what="the worker's restart")
 
     outcomes, timings = run_load(stack, shop, kill, restart)
     drain(stack, timings)
     print(summary("worker SIGKILL", outcomes, stack, timings))
     # The API does not depend on the worker: nothing failed.
     assert [o for o in outcomes if not o.ok] == []
-    check_nothing_lost_nothing_doubled(stack, shop, outcomes)
+    check_nothing_lost_nothing_doubled(stack, shop, outcomes, redelivered=1)
     assert stack.health()[0] == 200
 
 

@@ -135,3 +135,11 @@ def test_a_sweep_hands_owed_work_back_once_per_threshold(settings, monkeypatch, 
     assert requeue_owed_emails() == 2
     assert requeue_owed_emails() == 0
     assert enqueued == [first.pk, second.pk]
+
+
+def test_every_delivery_of_an_owed_email_carries_its_own_message_id(settings):
+    email = owe("order-confirmation:7")
+    assert owed.email_send(email_id=email.pk) is True
+    (sent,) = mail.outbox
+    assert sent.extra_headers["Message-ID"] == f"<order-confirmation.7.{email.pk}@example.com>"
+    assert owed.message_id(owe("order-confirmation:8")) != sent.extra_headers["Message-ID"]
