@@ -8,18 +8,27 @@ Each connection has a request id, as an HTTP request does: kept from the handsha
 `X-Request-ID` when well formed, otherwise made, answered in the handshake's `X-Request-ID`
 header, and current (`apps.core.request_id`) for every operation of the connection, so that
 a masked error's `extensions.requestId` finds its log lines.
+
+Every acknowledged connection is pinged at the protocol's level (`ping`, or `ka` for the legacy
+protocol) each SUBSCRIPTION_KEEPALIVE_INTERVAL seconds, by one task per process: proxies and
+load balancers see traffic on idle subscriptions, and clients learn that the server is there.
 """
 
+import asyncio
 import logging
 import time
+import weakref
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from apps.core.request_id import accept_or_make, set_current_request_id
-from apps.orders.events import ORDER_UPDATED
 from apps.users import tokens
 from apps.users.models import User
 from schema.core.client_address import client_address_of_scope
@@ -27,13 +36,54 @@ from schema.core.context import Context
 
 logger = logging.getLogger("backend.requests")
 
-# Events waiting for one subscription; past this a slow client's surplus is dropped (each
-# event only says "reload the order", so the next one still brings the latest state).
-MAX_PENDING_EVENTS = 16
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+
+Handler = BaseGraphQLTransportWSHandler | BaseGraphQLWSHandler
+
+
+class _KeepAlive:
+    """The process's acknowledged connections, pinged together by one task: no task, and no
+    timer, per connection."""
+
+    def __init__(self) -> None:
+        self.handlers: weakref.WeakKeyDictionary[Handler, dict] = weakref.WeakKeyDictionary()
+        self.task: asyncio.Task | None = None
+
+    def add(self, handler: Handler, message: dict) -> None:
+        self.handlers[handler] = message
+        if self.task is None or self.task.done() or self.task.get_loop().is_closed():
+            self.task = asyncio.get_running_loop().create_task(self._ping(), name="keepalive")
+
+    async def _ping(self) -> None:
+        while self.handlers:
+            await asyncio.sleep(settings.SUBSCRIPTION_KEEPALIVE_INTERVAL)
+            sends = [
+                handler.send_message(message)
+                for handler, message in list(self.handlers.items())
+                if handler.connection_acknowledged
+            ]
+            # Together, not one after another: a client that reads slowly holds up only its own.
+            await asyncio.gather(*sends, return_exceptions=True)
+
+
+_keepalive = _KeepAlive()
+
+
+class _TransportWSHandler(BaseGraphQLTransportWSHandler):
+    def on_request_accepted(self) -> None:
+        super().on_request_accepted()
+        _keepalive.add(self, {"type": "ping"})
+
+
+class _LegacyWSHandler(BaseGraphQLWSHandler):
+    async def handle(self) -> None:
+        _keepalive.add(self, {"type": "ka"})
+        await super().handle()
 
 
 class OrderUpdatesConsumer(GraphQLWSConsumer):
+    graphql_transport_ws_handler_class = _TransportWSHandler
+    graphql_ws_handler_class = _LegacyWSHandler
     user: User | None = None  # set by on_ws_connect, before any subscription runs
     request_id: str = "-"  # set by connect, before anything else runs
     connected_at: float = 0.0
@@ -100,11 +150,3 @@ class OrderUpdatesConsumer(GraphQLWSConsumer):
             )
         self.user = context.viewer = user
         context.token_family = family
-
-    async def dispatch(self, message) -> None:
-        if message.get("type") == ORDER_UPDATED:
-            for queue in self.listen_queues[ORDER_UPDATED]:
-                if queue.qsize() < MAX_PENDING_EVENTS:
-                    queue.put_nowait(message)
-            return
-        await super().dispatch(message)

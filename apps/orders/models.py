@@ -24,6 +24,11 @@ class OrderQuerySet(models.QuerySet["Order"]):
         return self.filter(user_id=viewer.pk)
 
 
+def visible_to(viewer, *, owner_id: int) -> bool:
+    """`OrderQuerySet.visible_to`'s rule for one order in hand, by its owner's id."""
+    return bool(viewer.is_authenticated and (viewer.is_admin or owner_id == viewer.pk))
+
+
 class Order(models.Model):
     """A user's purchase of one or more products, processed in the background.
 

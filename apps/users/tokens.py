@@ -22,7 +22,7 @@ import jwt
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
-from django.db.models import Exists, QuerySet
+from django.db.models import Exists, IntegerField, QuerySet, UUIDField, Value
 from django.utils import timezone
 
 from apps.users import login_limits
@@ -171,6 +171,30 @@ def bearer_users(*, family: uuid.UUID | None) -> QuerySet[User]:
         ended = RefreshToken.objects.filter(family=family, revoked_at__isnull=False)
         users = users.filter(~Exists(ended))
     return users
+
+
+Session = tuple[int, uuid.UUID | None]  # a user, and the token family it signed in with
+
+
+def sessions_ended(sessions: set[Session]) -> set[Session]:
+    """Which of these sessions `bearer_users` would no longer let speak, for many at once (the
+    live subscribers a process is about to send to), in one query: the active users among
+    them, and the ended families among theirs."""
+    active = User.objects.filter(
+        pk__in={user for user, _ in sessions}, is_active=True
+    ).values_list("pk", Value(None, output_field=UUIDField()))
+    ended = RefreshToken.objects.filter(
+        family__in={family for _, family in sessions if family is not None},
+        revoked_at__isnull=False,
+    ).values_list(Value(None, output_field=IntegerField()), "family")
+    rows = list(active.union(ended, all=True))
+    active_users = {user for user, _ in rows if user is not None}
+    ended_families = {family for _, family in rows if family is not None}
+    return {
+        (user, family)
+        for user, family in sessions
+        if user not in active_users or family in ended_families
+    }
 
 
 def access_token_verify(token: str) -> AccessClaims:

@@ -118,18 +118,15 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Subscriptions: events reach every web process through Redis; in-process without it.
-CHANNEL_LAYERS = {
-    "default": (
-        {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # `capacity` bounds what waits for one connection; past it, events are dropped.
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 100, "expiry": 60},
-        }
-        if REDIS_URL
-        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
-    )
-}
+# Subscriptions: change notices reach every web process through one Redis subscription each
+# (apps/core/events.py); in-process without Redis.
+EVENTS_SOCKET_TIMEOUT = env.float("EVENTS_SOCKET_TIMEOUT", default=0.25)
+# How often an idle subscription to Redis is checked with a PING (a dead one is replaced, and
+# what it missed re-read).
+EVENTS_HEALTH_CHECK_INTERVAL = env.float("EVENTS_HEALTH_CHECK_INTERVAL", default=10.0)
+# Protocol pings to every open subscription connection, so that idle ones stay open through
+# proxies that close quiet connections.
+SUBSCRIPTION_KEEPALIVE_INTERVAL = env.float("SUBSCRIPTION_KEEPALIVE_INTERVAL", default=15.0)
 
 # The queue tasks are sent to and workers take them from: deployments that share one broker
 # keep apart.
