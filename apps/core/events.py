@@ -160,7 +160,7 @@ class Feed(Generic[W]):
                     await self._deliver(list(batch))
                 except Exception:
                     # `deliver` fails its own watchers; this is a bug in it, not a lost notice.
-                    logger.exception("feed %s: a batch of %d watchers failed", self.topic, len(batch))
+                    logger.exception("feed %s: a batch of %d failed", self.topic, len(batch))
 
     async def _listen(self) -> None:
         """Holds the topic's Redis subscription, reconnecting while Redis is away."""

@@ -180,9 +180,9 @@ def sessions_ended(sessions: set[Session]) -> set[Session]:
     """Which of these sessions `bearer_users` would no longer let speak, for many at once (the
     live subscribers a process is about to send to), in one query: the active users among
     them, and the ended families among theirs."""
-    active = User.objects.filter(
-        pk__in={user for user, _ in sessions}, is_active=True
-    ).values_list("pk", Value(None, output_field=UUIDField()))
+    active = User.objects.filter(pk__in={user for user, _ in sessions}, is_active=True).values_list(
+        "pk", Value(None, output_field=UUIDField())
+    )
     ended = RefreshToken.objects.filter(
         family__in={family for _, family in sessions if family is not None},
         revoked_at__isnull=False,

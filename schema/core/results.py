@@ -35,7 +35,8 @@ def load_all_for_selection(queryset: models.QuerySet[M], info: Info) -> list[M]:
     would: one load shared by subscribers of different viewers, each then sent only what its
     own visibility rule lets it see (so nested rows must not narrow by viewer on that path)."""
     context = dataclasses.replace(info.context, viewer=EVERY_ROW)
-    return list(optimize(queryset, info._raw_info._replace(context=context), config=OPTIMIZER_CONFIG))
+    raw_info = info._raw_info._replace(context=context)
+    return list(optimize(queryset, raw_info, config=OPTIMIZER_CONFIG))
 
 
 class _Variables(Visitor):

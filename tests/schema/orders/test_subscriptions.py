@@ -16,12 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from strawberry.relay import to_base64
 
 from apps.core.request_id import RequestIdLogFilter
-from apps.orders import events, services
 from apps.orders import selectors as order_selectors
+from apps.orders import services
 from apps.users import tokens
 from backend.asgi import application
 from schema.core.operations import operation
-from schema.schema import schema
 from schema.orders.subscriptions import ORDER_FEED
 from tests.factories import PASSWORD, OrderFactory, ProductFactory, UserFactory
 from tests.schema.selections import field_selections, order_node, order_updated
