@@ -369,6 +369,8 @@ def describe(error: BaseException) -> str:
         return "timeout"
     if isinstance(error, OSError):
         return f"{type(error).__name__} {error.errno}"
+    if isinstance(error, RuntimeError):
+        return str(error)[:160]
     return type(error).__name__ + (f": {str(error)[:80]}" if str(error) else "")
 
 
@@ -475,9 +477,14 @@ class ClientRun:
                     await w.ws.send(
                         json.dumps({"id": "1", "type": "subscribe", "payload": payload})
                     )
-                    first = await self.until(w.ws, "next")
+                    first = (await self.until(w.ws, "next")).get("payload") or {}
+                    if not (first.get("data") or {}).get("orderUpdated"):
+                        # A failed subscription's result, as a `next` (and then `complete`).
+                        raise RuntimeError(
+                            f"next without the order: {error_text(first.get('errors'))}"
+                        )
                     w.first = time.time()
-                    self.seen_event(w, first)
+                    w.nexts = 1
             except Exception as error:
                 w.error = describe(error)
                 if w.ws is not None:
