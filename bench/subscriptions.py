@@ -701,7 +701,7 @@ def summarise(
     seen = [w for w in expected if w["cancelled_at"] is not None]
     lost = [w for w in expected if w["cancelled_at"] is None]
     lost_dropped = sum(w["closed_at"] is not None for w in lost)
-    lost_ended = sum(w["closed_at"] is None and (w["completed"] or w["errors"]) for w in lost)
+    lost_ended = sum(w["closed_at"] is None and bool(w["completed"] or w["errors"]) for w in lost)
     lost_silent = len(lost) - lost_dropped - lost_ended
     from_commit = [w["cancelled_at"] - w["updated_at"] for w in seen]
     from_response = [w["cancelled_at"] - cancels[w["order"]]["answered"] for w in seen]
@@ -953,6 +953,8 @@ def main() -> None:
             stop_server(server)
         clear_keys(args.redis)
 
+    raw = {"watchers": watchers, "cancels": cancels, "burst": burst, "memory": memory}
+    (logs / "raw.json").write_text(json.dumps({**raw, "times": times}))
     table, notes = summarise(args, watchers, cancels, tuple(burst), memory, times)
     info = machine()
     section = [
