@@ -801,10 +801,18 @@ def summarise(
 
 def server_exceptions(log: Path) -> tuple[int, Counter]:
     """Tracebacks in the server's log: how many "Exception in ASGI application", and each
-    traceback's last exception (not the ones it was raised from or while handling)."""
+    traceback's last exception (not the ones it was raised from or while handling), also of
+    the errors the app logs as JSON."""
     lines = log.read_text(errors="replace").splitlines()
     crashed = sum("Exception in ASGI application" in line for line in lines)
     found: Counter = Counter()
+    for line in lines:  # the app's own JSON lines: errors logged with their traceback
+        if line.startswith("{") and '"level": "ERROR"' in line:
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                last = (record.get("exc_info") or "").strip().splitlines()[-1:] or ["-"]
+                message = re.sub(r"\s*\(request \w+\)", "", record.get("message", ""))
+                found[f"{message.splitlines()[0][:60]}: {last[0][:100]}"] += 1
     for i, line in enumerate(lines):
         if re.match(r"[A-Za-z_][\w.]*(Error|Exception)\b", line):
             following = [x for x in lines[i + 1 : i + 3] if x.strip()]
@@ -996,8 +1004,8 @@ def main() -> None:
     ]
     if crashed or exceptions:
         notes.append(
-            f'Server log: {crashed:,} "Exception in ASGI application"; last exceptions of its '
-            f"tracebacks: {failures(exceptions)}."
+            f'Server log: {crashed:,} "Exception in ASGI application"; errors by their last '
+            f"exception: {failures(exceptions)}."
         )
     if notes:
         section += ["", *(f"- {note}" for note in notes)]
