@@ -1,12 +1,36 @@
 """The ASGI app: HTTP through Django (middleware, views), WebSocket subscriptions on /graphql/."""
 
+import asyncio
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.development")
+django.setup(set_prefix=False)
 
-django_application = get_asgi_application()
+
+class RequestSlotsASGIHandler(ASGIHandler):
+    """Django's ASGI handler, with at most WEB_REQUEST_SLOTS requests in its middleware and
+    views at once; the others wait their turn on the event loop, where waiting is cheap.
+
+    Each request in Django's sync path holds a thread of its own. Threads beyond the cores
+    only take the GIL from each other and from the event loop, which carries every WebSocket:
+    under a burst of mutations the loop got a thirtieth of the interpreter, and subscription
+    events waited as long as the mutations did.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slots = asyncio.Semaphore(settings.WEB_REQUEST_SLOTS)
+
+    async def get_response_async(self, request):
+        async with self.slots:
+            return await super().get_response_async(request)
+
+
+django_application = RequestSlotsASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -19,7 +19,8 @@ import logging
 import time
 import weakref
 
-from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from django.conf import settings
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.exceptions import ConnectionRejectionError
@@ -122,6 +123,15 @@ class OrderUpdatesConsumer(GraphQLWSConsumer):
             self.request_id,
         )
 
+    async def dispatch(self, message) -> None:
+        # channels' own dispatch closes stale database connections before every message, a
+        # thread hop each (every ping, pong and subscribe); this consumer reaches the database
+        # only through database_sync_to_async, which does that in the thread it uses.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def get_context(self, request, response) -> Context:
         # One per connection; its viewer is set by `on_ws_connect`, before any operation runs.
         return Context(
@@ -136,7 +146,7 @@ class OrderUpdatesConsumer(GraphQLWSConsumer):
         user = family = None
         if header:
             try:
-                bearer = await sync_to_async(tokens.bearer_authenticate)(header)
+                bearer = await database_sync_to_async(tokens.bearer_authenticate)(header)
                 user, family = bearer.user, bearer.family
             except tokens.InvalidToken:
                 pass

@@ -118,6 +118,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Requests in Django's middleware and views at once, per web process (backend/asgi.py); each
+# holds a thread and, at most, a database connection (keep DB_POOL_MAX_SIZE above it).
+WEB_REQUEST_SLOTS = env.int("WEB_REQUEST_SLOTS", default=4)
+
 # Subscriptions: change notices reach every web process through one Redis subscription each
 # (apps/core/events.py); in-process without Redis.
 EVENTS_SOCKET_TIMEOUT = env.float("EVENTS_SOCKET_TIMEOUT", default=0.25)
