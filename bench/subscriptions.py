@@ -5,7 +5,7 @@
    and makes N/2 PENDING orders, each owned by its own user (bulk inserts, passwords unusable);
    access tokens are minted here with the server's signing settings, not obtained by login.
 2. Starts gunicorn with `--processes` uvicorn workers (gunicorn.conf.py) on `bench.settings`,
-   its Redis (cache and channel layer) on a database of its own; only keys this benchmark
+   its Redis (cache and subscription events) on a database of its own; only keys this benchmark
    writes there are deleted, before and after.
 3. Opens N WebSocket connections from a few client processes, one subscription each: every
    order watched by its owner and by an admin. Times connect, `connection_ack` and the first
@@ -54,10 +54,10 @@ HEADING = "## Subscriptions"
 PROTOCOL = "graphql-transport-ws"
 ADMIN_EMAIL = "admin@subsbench.example"
 PRODUCT_SKU = "SUBSBENCH-1"
-# The cache's keys and the channel layer's (channels_redis' default prefix) in --redis's
-# database: the only keys this benchmark deletes.
+# The cache's keys in --redis's database (subscription events are pub/sub, no keys): the only
+# keys this benchmark deletes.
 CACHE_PREFIX = "subsbench"
-KEY_PATTERNS = (f"{CACHE_PREFIX}:*", "asgi*")
+KEY_PATTERNS = (f"{CACHE_PREFIX}:*",)
 
 
 def markers(subscribers: int, processes: int) -> tuple[str, str]:
@@ -104,7 +104,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--redis",
         default="redis://127.0.0.1:6379/12",
-        help="Cache and channel layer; a database no one else uses.",
+        help="Cache and subscription events; a database no one else uses.",
     )
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--no-write", action="store_true", help="Do not update RESULTS.md.")
@@ -979,7 +979,7 @@ def main() -> None:
         f"- Server: gunicorn + {args.processes} uvicorn "
         f"{'worker' if args.processes == 1 else 'workers'}, `bench.settings` (production, "
         f"DEBUG off), PostgreSQL `{args.database}`, Redis `{args.redis}` (cache and "
-        f"channel layer); WebSocket extensions answered: `{extension or 'none'}`."
+        f"subscription events); WebSocket extensions answered: `{extension or 'none'}`."
         + (" A worker was restarted during the run." if restarted else ""),
         f"- Data: {args.subscribers // 2:,} PENDING orders, each its own user's; each watched "
         f"(`WatchOrder`) by its owner and by one admin, each subscription on its own "

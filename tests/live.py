@@ -31,8 +31,7 @@ from backend.celery import app as celery_app
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 15
 BROKER_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
-# The cache, and the channel layer that carries subscription events between workers and web
-# processes.
+# The cache, and the subscription events between workers and web processes.
 CHANNELS_REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/14"
 
 DEVELOPMENT = {"DJANGO_SETTINGS_MODULE": "backend.settings.development"}
@@ -58,7 +57,7 @@ def missing_services() -> str | None:
     if connection.vendor != "postgresql":
         return "needs PostgreSQL (DATABASE_URL) for a live process to share the test database"
     if not redis_up():
-        return f"needs Redis on {REDIS_HOST}:{REDIS_PORT} (broker, cache, channel layer)"
+        return f"needs Redis on {REDIS_HOST}:{REDIS_PORT} (broker, cache, subscription events)"
     return None
 
 
@@ -259,7 +258,7 @@ def broker(live_services, queue) -> Iterator[None]:
 def live_environment(broker, queue, mail_dir) -> Callable[[], dict[str, str]]:
     """The environment every live process of a test shares (read once the test database exists):
     the test database, this run's queue on the broker, Redis for the cache (under this test's own
-    key prefix) and the channel layer, mail written to `mail_dir`; test settings unless a test
+    key prefix) and subscription events, mail written to `mail_dir`; test settings unless a test
     says otherwise."""
     cache_key_prefix = f"{queue}-{uuid.uuid4().hex[:8]}"
 

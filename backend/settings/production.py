@@ -46,8 +46,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Every process shares one cache (the product lists, persisted queries) and one channel layer
-# (subscription events): base.py's Redis settings.
+# Every process shares one cache (the product lists, persisted queries) and hears the others'
+# subscription events, both through base.py's Redis.
 if not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set in production: the cache is shared.")
 

@@ -1,7 +1,7 @@
 """Redis down under a production server: every query and mutation keeps working from
 PostgreSQL, login limits still hold, /healthz says the cache is down; then Redis comes back.
 
-The server's cache, channel layer and Celery broker are a redis-server of the test's own (one
+The server's cache, subscription events and Celery broker are a redis-server of the test's own (one
 Redis for everything, as the compose file deploys it), stopped for real.
 """
 
@@ -73,7 +73,8 @@ def test_with_redis_down_every_operation_works_from_postgresql(start_server, red
         items = [{"productId": edge["node"]["id"], "quantity": 2}]
         order = api.data("PlaceOrder", {"items": items}, token=token)["createOrder"]
         assert order["status"] == "PENDING"
-        # Its status event cannot reach other processes (the channel layer is Redis): it waits.
+        # Its status notice reaches no other process (they hear it through Redis); they re-read
+        # what they watch once Redis is back.
         cancelled = api.data("CancelOrder", {"id": order["id"]}, token=token)["cancelOrder"]
         assert cancelled["status"] == "CANCELLED"
         # A change shows on the next request: nothing is served from before it.
