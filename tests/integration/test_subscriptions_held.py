@@ -130,7 +130,10 @@ def test_idle_subscriptions_are_pinged_never_dropped_and_all_see_a_burst(start_s
     orders = OrderFactory.create_batch(20)
     watchers = watchers_of(orders)
 
-    asyncio.run(held(server, watchers, idle=IDLE_SECONDS, then=lambda: cancel_all(server, watchers)))
+    def burst() -> None:
+        cancel_all(server, watchers)
+
+    asyncio.run(held(server, watchers, idle=IDLE_SECONDS, then=burst))
 
     assert [w.closed for w in watchers] == [None] * len(watchers)
     assert all(w.statuses[-1] == "CANCELLED" for w in watchers)
@@ -138,9 +141,7 @@ def test_idle_subscriptions_are_pinged_never_dropped_and_all_see_a_burst(start_s
     assert not TROUBLE.findall(server.output())
 
 
-def test_a_change_made_while_redis_was_away_reaches_the_subscribers(
-    start_server, redis_server
-):
+def test_a_change_made_while_redis_was_away_reaches_the_subscribers(start_server, redis_server):
     """Its notice was never published; once the feed has its subscription back, it reads every
     order it watches again."""
     server = start_server("gunicorn", **SERVER | {"REDIS_URL": redis_server.url})
