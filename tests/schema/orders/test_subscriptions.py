@@ -13,16 +13,18 @@ from channels.testing import WebsocketCommunicator
 from django.core.exceptions import SynchronousOnlyOperation
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from strawberry.relay import to_base64
 
 from apps.core.request_id import RequestIdLogFilter
 from apps.orders import selectors as order_selectors
 from apps.orders import services
+from apps.orders.models import Order, OrderStatus
 from apps.users import tokens
 from backend.asgi import application
 from schema.core.operations import operation
 from schema.orders.subscriptions import ORDER_FEED
-from tests.factories import PASSWORD, OrderFactory, ProductFactory, UserFactory
+from tests.factories import PASSWORD, AdminFactory, OrderFactory, ProductFactory, UserFactory
 from tests.schema.selections import field_selections, order_node, order_updated
 
 
@@ -372,3 +374,41 @@ def test_a_missing_order_is_not_found_and_nothing_is_logged(caplog):
     (error,) = failed["payload"]["errors"]
     assert error["extensions"] == {"code": "NOT_FOUND"}
     assert not [r for r in caplog.records if r.name == "schema.core.errors"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("orders", [1, 12])
+def test_the_orders_that_changed_in_one_tick_are_read_together(orders):
+    """Every order watched by its owner and an admin; all change at once (one notice each, as
+    the feed's Redis listener hands over what arrived together): one read of the orders for
+    the selection, one check of the sessions, whatever the number of orders and watchers."""
+    admin = AdminFactory()
+    watched = OrderFactory.create_batch(orders)
+    viewers = [(bearer(order.user), order) for order in watched]
+    viewers += [(bearer(admin), order) for order in watched]
+
+    async def scenario(counted: CaptureQueriesContext) -> tuple[list[str], int]:
+        sockets = []
+        for token, order in viewers:
+            ws = await signed_in(token)
+            await subscribe(ws, "1", operation("WatchOrder"), {"id": to_base64("Order", order.pk)})
+            assert (await ws.receive_json_from(timeout=5))["type"] == "next"
+            sockets.append(ws)
+        await sync_to_async(Order.objects.filter(pk__in=[o.pk for o in watched]).update)(
+            status=OrderStatus.CANCELLED, updated_at=timezone.now()
+        )
+        before = len(counted)
+        ORDER_FEED.changed({order.pk for order in watched})
+        messages = [await ws.receive_json_from(timeout=5) for ws in sockets]
+        cost = len(counted) - before
+        for ws in sockets:
+            await ws.disconnect()
+        return [m["payload"]["data"]["orderUpdated"]["status"] for m in messages], cost
+
+    with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as counted:
+        statuses, cost = async_to_sync(scenario)(counted)
+
+    assert statuses == ["CANCELLED"] * 2 * orders
+    # WatchOrder's selection loads in one query (its item count is an annotation), and the
+    # sessions in one more.
+    assert cost == 2
