@@ -116,7 +116,12 @@ def test_the_uvicorn_worker_leaves_x_forwarded_for_to_the_app():
     from backend.gunicorn_worker import UvicornWorker
 
     assert issubclass(UvicornWorker, Upstream)
-    assert UvicornWorker.CONFIG_KWARGS == {**Upstream.CONFIG_KWARGS, "proxy_headers": False}
+    # Nor does it compress WebSocket messages: per-connection deflate state, for small events.
+    assert UvicornWorker.CONFIG_KWARGS == {
+        **Upstream.CONFIG_KWARGS,
+        "proxy_headers": False,
+        "ws_per_message_deflate": False,
+    }
 
 
 def test_each_gunicorn_worker_freezes_the_loaded_app_out_of_garbage_collection():
