@@ -57,7 +57,9 @@ class _KeepAlive:
     def add(self, handler: Handler, message: dict) -> None:
         self.handlers[handler] = message
         if self.task is None or self.task.done() or self.task.get_loop().is_closed():
-            self.task = asyncio.get_running_loop().create_task(self._ping(), name="keepalive")
+            self.task = asyncio.get_running_loop().create_task(
+                self._ping(), name="keepalive", context=contextvars.Context()
+            )
 
     async def _ping(self) -> None:
         while self.handlers:
@@ -75,13 +77,12 @@ _keepalive = _KeepAlive()
 
 
 class _Reclaim:
-    """Gives memory back after connections close: once none has closed for QUIET seconds
-    (at most every INTERVAL), a full collection, then malloc_trim.
+    """Collects what closed connections leave: once none has closed for QUIET seconds (at
+    most every INTERVAL), a full collection, then malloc_trim.
 
     A closed connection leaves reference cycles (its tasks, consumer and handler), which the
-    serving thresholds (backend/gc_tuning.py) leave for a long time, and glibc keeps freed
-    memory for the process: without this, the memory of ten thousand subscribers stayed with
-    the process after they had gone.
+    serving thresholds (backend/gc_tuning.py) would leave for a long time; collected, their
+    memory serves the next connections, and glibc returns what it can to the system.
     """
 
     QUIET = 2.0

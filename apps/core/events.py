@@ -32,8 +32,9 @@ logger = logging.getLogger(__name__)
 W = TypeVar("W", bound=Hashable)
 
 # What happened to notices in this process, for the metrics: published, publish_failed (Redis
-# unreachable: the feeds re-read what they watch when it is back), received, and
-# listener_lost (the feed's subscription broke; same recovery).
+# unreachable: the feeds re-read what they watch when it is back), received, listener_lost
+# (the feed's subscription broke; same recovery), and read_failed (a batch's read failed: its
+# subscriptions ended with the error).
 counts: collections.Counter[str] = collections.Counter()
 
 _local_feeds: dict[str, weakref.WeakSet[Feed]] = collections.defaultdict(weakref.WeakSet)

@@ -20,6 +20,7 @@ from channels.db import database_sync_to_async
 from django.db.models import F
 from strawberry import relay
 
+from apps.core import events as core_events
 from apps.core.events import Feed
 from apps.orders import events
 from apps.orders.models import Order, visible_to
@@ -101,6 +102,7 @@ async def _deliver(watches: list[_Watch]) -> None:
         orders, ended = await database_sync_to_async(_read)(watches)
     except Exception as error:
         # Each subscription ends with the error, masked and logged with its request id.
+        core_events.counts["read_failed"] += 1
         logger.warning("orderUpdated: reading %d watched orders failed (%r)", len(watches), error)
         for watch in watches:
             watch.fail(error)
