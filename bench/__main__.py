@@ -91,7 +91,11 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def configure_environment(args: argparse.Namespace) -> dict[str, str]:
+def configure_environment(
+    args: argparse.Namespace, *, workers: int, **overrides: str
+) -> dict[str, str]:
+    """The server's settings, also this process's (it seeds and checks in-process);
+    `overrides` for another benchmark's differences (bench/subscriptions.py)."""
     values = {
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
@@ -99,7 +103,7 @@ def configure_environment(args: argparse.Namespace) -> dict[str, str]:
         "REDIS_URL": args.redis,
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"{args.pg}/{args.database}",
-        "WEB_CONCURRENCY": str(args.workers),
+        "WEB_CONCURRENCY": str(workers),
         "BIND": f"127.0.0.1:{args.port}",
         "DEBUG": "false",
         "GRAPHQL_SQL_QUERY_COUNT": "false",
@@ -107,6 +111,7 @@ def configure_environment(args: argparse.Namespace) -> dict[str, str]:
         # The server logs as production does (a JSON line per request, to a file).
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        **overrides,
     }
     os.environ.update(values)
     os.environ["LOG_LEVEL"] = "WARNING"  # this process: no line per in-process request
@@ -538,7 +543,7 @@ def main() -> None:
     args = parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install -y wrk")
-    env = configure_environment(args)
+    env = configure_environment(args, workers=args.workers)
     ensure_database(args)
     import django
 

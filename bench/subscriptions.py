@@ -47,7 +47,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bench.__main__ import ROOT, ensure_database, machine, workers_of
+from bench.__main__ import ROOT, configure_environment, ensure_database, machine, workers_of
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Subscriptions"
@@ -116,28 +116,6 @@ def parse_args() -> argparse.Namespace:
     if args.clients is None:
         args.clients = max(1, min(4, math.ceil(args.subscribers / 2500)))
     return args
-
-
-def configure_environment(args: argparse.Namespace) -> dict[str, str]:
-    values = {
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "REDIS_URL": args.redis,
-        "CACHE_KEY_PREFIX": CACHE_PREFIX,
-        "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": f"{args.pg}/{args.database}",
-        "WEB_CONCURRENCY": str(args.processes),
-        "BIND": f"127.0.0.1:{args.port}",
-        "DEBUG": "false",
-        "ACCESS_TOKEN_LIFETIME": "7200",  # a long idle hold must not outlive its tokens
-        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    os.environ.update(values)
-    os.environ["LOG_LEVEL"] = "WARNING"
-    sys.path.insert(0, str(ROOT))
-    return values
 
 
 def raise_fd_limit() -> int:
@@ -863,7 +841,12 @@ def main() -> None:
     per_client = math.ceil(args.subscribers / args.clients)
     if args.subscribers + 100 > limit or per_client + 100 > limit:
         sys.exit(f"The descriptor limit ({limit}) is too low for {args.subscribers} connections.")
-    env = configure_environment(args)
+    env = configure_environment(
+        args,
+        workers=args.processes,
+        CACHE_KEY_PREFIX=CACHE_PREFIX,
+        ACCESS_TOKEN_LIFETIME="7200",  # a long idle hold must not outlive its tokens
+    )
     ensure_database(args)
     import django
 
