@@ -251,7 +251,11 @@ def post(port: int, op: Operation) -> bytes:
         return response.read()
 
 
-def start_server(env: dict[str, str], logs: Path, port: int) -> subprocess.Popen:
+def start_server(
+    env: dict[str, str], logs: Path, port: int, *options: str, workers: int = 1
+) -> subprocess.Popen:
+    """gunicorn as deployed (gunicorn.conf.py, plus `options`), once it answers with
+    `workers` workers; stopped again if it does not, or on Ctrl-C while it starts."""
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             sys.exit(f"Port {port} is taken: pass --port.")
@@ -262,6 +266,7 @@ def start_server(env: dict[str, str], logs: Path, port: int) -> subprocess.Popen
             "backend.asgi:application",
             "-c",
             "gunicorn.conf.py",
+            *options,
         ],
         cwd=ROOT,
         env={**os.environ, **env},
@@ -269,17 +274,36 @@ def start_server(env: dict[str, str], logs: Path, port: int) -> subprocess.Popen
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"gunicorn exited: see {logs / 'gunicorn.log'}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                sys.exit(f"gunicorn exited: see {logs / 'gunicorn.log'}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    pass
+            except OSError:
+                time.sleep(0.3)
+                continue
+            if len(workers_of(server.pid)) >= workers:
                 return server
-        except OSError:
             time.sleep(0.3)
-    server.terminate()
-    sys.exit(f"gunicorn did not answer within 60 s: see {logs / 'gunicorn.log'}")
+        sys.exit(f"gunicorn did not answer within 60 s: see {logs / 'gunicorn.log'}")
+    except BaseException:
+        stop_server(server)
+        raise
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """The whole process group: gunicorn and its workers."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
 
 
 def workers_of(master: int) -> list[int]:
@@ -556,7 +580,7 @@ def main() -> None:
     count_sql([*baselines, *ops])
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     print(f"gunicorn ({args.workers} uvicorn workers) on 127.0.0.1:{args.port}; logs in {tmp}")
-    server = start_server(env, tmp, args.port)
+    server = start_server(env, tmp, args.port, workers=args.workers)
     equality: dict[str, str] = {}
     try:
         for op in [*baselines, *ops]:
@@ -593,8 +617,7 @@ def main() -> None:
             print(f"profiling the workers for {args.profile} s under AdminUsersWithOrders ...")
             profile_text = profile(server, args.port, ops[0], args.profile, args, tmp)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_server(server)
 
     info = machine()
     result = table(baselines, ops)

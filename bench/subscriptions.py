@@ -35,8 +35,6 @@ import re
 import resource
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,7 +45,15 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bench.__main__ import ROOT, configure_environment, ensure_database, machine, workers_of
+from bench.__main__ import (
+    ROOT,
+    configure_environment,
+    ensure_database,
+    machine,
+    start_server,
+    stop_server,
+    workers_of,
+)
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Subscriptions"
@@ -249,59 +255,6 @@ def prepare_data(owners: int) -> tuple[str, list[tuple[int, str, str]]]:
         (o.pk, global_id("Order", o.pk), mint_access_token(o.user_id, families[o.user_id]))
         for o in orders
     ]
-
-
-def start_server(env: dict[str, str], logs: Path, args: argparse.Namespace) -> subprocess.Popen:
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", args.port)) == 0:
-            sys.exit(f"Port {args.port} is taken: pass --port.")
-    log = (logs / "gunicorn.log").open("wb")
-    somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "backend.asgi:application",
-            "-c",
-            "gunicorn.conf.py",
-            # A reconnect storm queues in the listen backlog (gunicorn's default: 2,048).
-            "--backlog",
-            str(max(2048, somaxconn)),
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                sys.exit(f"gunicorn exited: see {logs / 'gunicorn.log'}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=2):
-                    pass
-            except OSError:
-                time.sleep(0.3)
-                continue
-            if len(workers_of(server.pid)) >= args.processes:
-                return server
-            time.sleep(0.3)
-        sys.exit(f"gunicorn did not answer within 60 s: see {logs / 'gunicorn.log'}")
-    except BaseException:
-        stop_server(server)  # also on Ctrl-C while it starts
-        raise
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
 
 
 def rss_kib(pids: list[int]) -> int | None:
@@ -883,7 +836,10 @@ def main() -> None:
     memory: dict[str, int | None] = {}
     times: dict[str, float] = {}
     try:
-        server = start_server(env, logs, args)
+        somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+        # A reconnect storm queues in the listen backlog (gunicorn's default: 2,048).
+        backlog = ("--backlog", str(max(2048, somaxconn)))
+        server = start_server(env, logs, args.port, *backlog, workers=args.processes)
         workers = workers_of(server.pid)
         warm_up(args, watch_document, f"Bearer {admin_token}", [g for _, g, _ in orders[:8]])
         time.sleep(2)
