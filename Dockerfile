@@ -1,6 +1,11 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_PROJECT_ENVIRONMENT=/opt/venv PATH="/opt/venv/bin:$PATH"
+# Memory a burst of WebSockets took goes back to the system when they close: Python objects
+# in glibc's malloc, whose free pages the web process trims (schema/websocket.py), where
+# Python's own arenas stay while one object lives in them; large tables in mappings of
+# their own.
+ENV PYTHONMALLOC=malloc MALLOC_MMAP_THRESHOLD_=65536
 WORKDIR /app
 
 RUN pip install --no-cache-dir uv==0.13.8

@@ -32,20 +32,16 @@ class RequestSlotsASGIHandler(ASGIHandler):
 
 django_application = RequestSlotsASGIHandler()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.urls import re_path  # noqa: E402
-
 from backend.middleware import BoundedRequestBody  # noqa: E402
 from schema.schema import schema  # noqa: E402
-from schema.websocket import OrderUpdatesConsumer  # noqa: E402
+from schema.websocket import GraphQLWebSocketView  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        # Django reads a whole body before any middleware: bounded here (MAX_REQUEST_BODY_SIZE).
-        "http": BoundedRequestBody(django_application),
-        "websocket": AuthMiddlewareStack(
-            URLRouter([re_path(r"^graphql/?$", OrderUpdatesConsumer.from_settings(schema))])
-        ),
-    }
-)
+# Django reads a whole body before any middleware: bounded here (MAX_REQUEST_BODY_SIZE).
+http_application = BoundedRequestBody(django_application)
+websocket_application = GraphQLWebSocketView(schema)
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "websocket":
+        return await websocket_application(scope, receive, send)
+    return await http_application(scope, receive, send)

@@ -8,10 +8,20 @@ itself as well (`SECURE_PROXY_SSL_HEADER`).
 
 WebSocket messages go uncompressed: a subscription's events are a few hundred bytes, and
 permessage-deflate keeps a compressor and a decompressor for every connection, most of the
-memory an idle subscriber costs.
+memory an idle subscriber costs; and the handshake's parsed request and response, which uvicorn
+keeps for the life of the connection, are let go once the connection is accepted.
 """
 
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn_worker import UvicornWorker as _UvicornWorker
+
+
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    async def send(self, message) -> None:
+        await super().send(message)
+        if self.handshake_complete:
+            # Read only until the handshake's answer is written.
+            self.request = self.response = None
 
 
 class UvicornWorker(_UvicornWorker):
@@ -19,4 +29,5 @@ class UvicornWorker(_UvicornWorker):
         **_UvicornWorker.CONFIG_KWARGS,
         "proxy_headers": False,
         "ws_per_message_deflate": False,
+        "ws": WebSocketProtocol,
     }

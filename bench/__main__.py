@@ -111,6 +111,9 @@ def configure_environment(
         # The server logs as production does (a JSON line per request, to a file).
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        # The allocator the Dockerfile sets.
+        "PYTHONMALLOC": "malloc",
+        "MALLOC_MMAP_THRESHOLD_": "65536",
         **overrides,
     }
     os.environ.update(values)

@@ -12,6 +12,10 @@ a masked error's `extensions.requestId` finds its log lines.
 Every acknowledged connection is pinged at the protocol's level (`ping`, or `ka` for the legacy
 protocol) each SUBSCRIPTION_KEEPALIVE_INTERVAL seconds, by one task per process: proxies and
 load balancers see traffic on idle subscriptions, and clients learn that the server is there.
+
+The view is plain ASGI, one instance per process, reading and writing the server's own
+`receive` and `send`: a connection is a small object and strawberry's protocol handler, with
+no consumer, message queue or middleware frames of its own, since a process holds thousands.
 """
 
 import asyncio
@@ -19,15 +23,26 @@ import contextvars
 import ctypes
 import ctypes.util
 import gc
+import json
 import logging
+import re
 import time
 import weakref
+from importlib import import_module
 
-from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
+from channels.db import aclose_old_connections, database_sync_to_async
 from django.conf import settings
-from strawberry.channels import GraphQLWSConsumer
+from django.contrib import auth
+from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.async_base_view import AsyncBaseHTTPView, AsyncWebSocketAdapter
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
+from strawberry.http.websocket_origin import normalize_allowed_origins
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -36,12 +51,14 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from apps.core.request_id import accept_or_make, set_current_request_id
 from apps.users import tokens
 from apps.users.models import User
+from schema.core import compat
 from schema.core.client_address import client_address_of_scope
-from schema.core.context import Context
+from schema.core.context import Context, WebSocketConnection
 
 logger = logging.getLogger("backend.requests")
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+PATH = re.compile(r"^/graphql/?$")
 
 Handler = BaseGraphQLTransportWSHandler | BaseGraphQLWSHandler
 
@@ -78,11 +95,13 @@ _keepalive = _KeepAlive()
 
 class _Reclaim:
     """Collects what closed connections leave: once none has closed for QUIET seconds (at
-    most every INTERVAL), a full collection, then malloc_trim.
+    most every INTERVAL), a full collection, the event loop's tables compacted, then
+    malloc_trim.
 
-    A closed connection leaves reference cycles (its tasks, consumer and handler), which the
-    serving thresholds (backend/gc_tuning.py) would leave for a long time; collected, their
-    memory serves the next connections, and glibc returns what it can to the system.
+    A closed connection leaves reference cycles (its tasks and handler), which the serving
+    thresholds (backend/gc_tuning.py) would leave for a long time; collected, their memory
+    serves the next connections, and glibc returns its free pages to the system (all of them
+    under the Dockerfile's PYTHONMALLOC=malloc).
     """
 
     QUIET = 2.0
@@ -108,6 +127,7 @@ class _Reclaim:
         ):
             await asyncio.sleep(wait - now)
         gc.collect()
+        compat.compact_event_loop_tables(asyncio.get_running_loop())
         if self.malloc_trim is not None:
             self.malloc_trim(0)
         self.reclaimed_at = time.monotonic()
@@ -128,64 +148,141 @@ class _LegacyWSHandler(BaseGraphQLWSHandler):
         await super().handle()
 
 
-class OrderUpdatesConsumer(GraphQLWSConsumer):
+class _Adapter(AsyncWebSocketAdapter):
+    """strawberry's handlers' view of the connection: the server's receive and send."""
+
+    def __init__(self, view: "GraphQLWebSocketView", request, response: WebSocketConnection):
+        super().__init__(view)
+        self.connection = response
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False):
+        while True:
+            message = await self.connection.receive()
+            if message["type"] == "websocket.disconnect":
+                self.connection.close_code = self.connection.close_code or message.get("code")
+                return
+            text = message.get("text")
+            if text is None:
+                raise NonTextMessageReceived
+            try:
+                yield self.view.decode_json(text)
+            except json.JSONDecodeError as error:
+                if not ignore_parsing_errors:
+                    raise NonJsonMessageReceived from error
+
+    async def send_json(self, message) -> None:
+        if self.connection.close_code is not None:
+            raise WebSocketDisconnected
+        try:
+            await self.connection.send(
+                {"type": "websocket.send", "text": self.view.encode_json(message)}
+            )
+        except OSError as error:  # the server's: the client has gone
+            raise WebSocketDisconnected from error
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.connection.close_code is None:
+            self.connection.close_code = code
+            await self.connection.send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+class GraphQLWebSocketView(
+    AsyncBaseHTTPView[
+        WebSocketConnection,
+        WebSocketConnection,
+        WebSocketConnection,
+        WebSocketConnection,
+        WebSocketConnection,
+        Context,
+        None,
+    ]
+):
+    """The ASGI app for WebSocket connections to /graphql/."""
+
+    websocket_adapter_class = _Adapter
     graphql_transport_ws_handler_class = _TransportWSHandler
     graphql_ws_handler_class = _LegacyWSHandler
-    user: User | None = None  # set by on_ws_connect, before any subscription runs
-    request_id: str = "-"  # set by connect, before anything else runs
-    connected_at: float = 0.0
+    graphql_ide = None
+    max_subscriptions_per_connection = MAX_SUBSCRIPTIONS_PER_CONNECTION
 
-    @classmethod
-    def from_settings(cls, schema):
-        return cls.as_asgi(
-            schema=schema,
-            allowed_origins=list(settings.CORS_ALLOWED_ORIGINS),
-            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    def __init__(self, schema) -> None:
+        self.schema = schema
+        self.allowed_origins = normalize_allowed_origins(list(settings.CORS_ALLOWED_ORIGINS))
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "websocket":
+            raise ValueError(f"{type(self).__name__} serves WebSocket connections only.")
+        if (await receive())["type"] != "websocket.connect":
+            return
+        if not PATH.match(scope["path"]):
+            await send({"type": "websocket.close"})  # refused before accepting: HTTP 403
+            return
+        headers = dict(scope.get("headers") or ())
+        connection = WebSocketConnection(
+            scope,
+            receive,
+            send,
+            accept_or_make(headers.get(b"x-request-id", b"").decode("latin1")),
         )
+        # Set before strawberry starts the connection's tasks: each runs in a copy of it.
+        set_current_request_id(connection.request_id)
+        try:
+            await self.run(connection)
+        finally:
+            # As Django does when a request ends: a connection past CONN_MAX_AGE goes back.
+            await aclose_old_connections()
+            _reclaim.closed()
+            logger.info(
+                "WEBSOCKET %s user=%s close_code=%s duration_ms=%.1f request_id=%s",
+                scope["path"],
+                connection.user.pk if connection.user else "-",
+                connection.close_code,
+                (time.perf_counter() - connection.connected_at) * 1000,
+                connection.request_id,
+            )
 
-    async def connect(self) -> None:
-        self.connected_at = time.perf_counter()
-        headers = dict(self.scope.get("headers") or ())
-        self.request_id = accept_or_make(headers.get(b"x-request-id", b"").decode("latin1"))
-        # Set before strawberry starts the connection's task: that task, and each operation's
-        # task it starts, run in a copy of this context.
-        set_current_request_id(self.request_id)
-        await super().connect()
+    @property
+    def allow_queries_via_get(self) -> bool:
+        return False
 
-    async def create_websocket_response(self, request, subprotocol):
-        await request.accept(
-            subprotocol=subprotocol, headers=[(b"x-request-id", self.request_id.encode())]
+    def is_websocket_request(self, request) -> bool:
+        return True
+
+    def get_websocket_headers(self, request: WebSocketConnection) -> dict[str, str]:
+        return {
+            name.decode("latin1").lower(): value.decode("latin1")
+            for name, value in request.scope.get("headers") or ()
+        }
+
+    async def pick_websocket_subprotocol(self, request: WebSocketConnection) -> str | None:
+        offered = request.scope.get("subprotocols") or ()
+        return next((p for p in offered if p in self.protocols), None)
+
+    async def create_websocket_response(self, request: WebSocketConnection, subprotocol):
+        await request.send(
+            {
+                "type": "websocket.accept",
+                "subprotocol": subprotocol,
+                "headers": [(b"x-request-id", request.request_id.encode())],
+            }
         )
         return request
 
-    async def disconnect(self, code: int) -> None:
-        await super().disconnect(code)
-        _reclaim.closed()
-        logger.info(
-            "WEBSOCKET %s user=%s close_code=%s duration_ms=%.1f request_id=%s",
-            self.scope.get("path"),
-            self.user.pk if self.user else "-",
-            code,
-            (time.perf_counter() - self.connected_at) * 1000,
-            self.request_id,
-        )
+    async def reject_websocket(self, request: WebSocketConnection) -> WebSocketConnection:
+        await request.send({"type": "websocket.close"})  # before accepting: HTTP 403
+        request.close_code = 403
+        return request
 
-    async def dispatch(self, message) -> None:
-        # channels' own dispatch closes stale database connections before every message, a
-        # thread hop each (every ping, pong and subscribe); this consumer reaches the database
-        # only through database_sync_to_async, which does that in the thread it uses.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+    async def get_root_value(self, request) -> None:
+        return None
 
-    async def get_context(self, request, response) -> Context:
+    async def get_context(self, request: WebSocketConnection, response) -> Context:
         # One per connection; its viewer is set by `on_ws_connect`, before any operation runs.
         return Context(
             request=request,
             response=response,
-            client_address=client_address_of_scope(self.scope),
-            ws=self,
+            client_address=client_address_of_scope(request.scope),
+            ws=request,
         )
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -199,11 +296,33 @@ class OrderUpdatesConsumer(GraphQLWSConsumer):
                 pass
         else:
             # No token: a same-origin page with a session (GraphiQL after signing in).
-            session_user = self.scope.get("user")
-            user = session_user if session_user and session_user.is_authenticated else None
+            user = await database_sync_to_async(_session_user)(context.ws.scope)
         if user is None:
             raise ConnectionRejectionError(
                 {"message": "Authentication required.", "code": "UNAUTHENTICATED"}
             )
-        self.user = context.viewer = user
+        context.ws.user = context.viewer = user
         context.token_family = family
+
+    # HTTP is Django's (schema.views); this view is never asked for it.
+    async def get_sub_response(self, request):
+        raise NotImplementedError
+
+    def create_response(self, response_data, sub_response):
+        raise NotImplementedError
+
+    async def render_graphql_ide(self, request):
+        raise NotImplementedError
+
+
+def _session_user(scope) -> User | None:
+    """The signed-in user of the handshake's session cookie, by Django's own rules."""
+    headers = scope.get("headers") or ()
+    cookies = parse_cookie(";".join(v.decode("latin1") for k, v in headers if k == b"cookie"))
+    session_key = cookies.get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return None
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = auth.get_user(request)
+    return user if user.is_authenticated else None

@@ -24,14 +24,15 @@ What each use replaces:
   variable or a token limit from other errors (`schema.core.errors`).
 - graphql-core's `allow_empty_selection_sets` parse option (deprecated in 3.3): the spec's
   grammar, `{}` refused (`schema.core.parsing`).
-- strawberry's view and channels consumer methods overridden in `schema.views` and
-  `schema.websocket` (`run`, `parse_http_body`, `execute_single`, `connect`,
-  `create_websocket_response`, `dispatch`, `listen_queues`): listed in `OVERRIDDEN` and
-  checked by the tests to exist with the parameters they are called with.
+- strawberry's view methods overridden or called in `schema.views` and `schema.websocket`
+  (`run`, `parse_http_body`, `execute_single`, `create_websocket_response`,
+  `reject_websocket`): listed in `OVERRIDDEN` and checked by the tests to exist with the
+  parameters they are called with.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import re
 from collections.abc import Callable, Mapping
@@ -129,10 +130,10 @@ OVERRIDDEN: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("create_response", ("response_data", "sub_response")),
         ("should_render_graphql_ide", ("request",)),
     ],
-    "strawberry.channels.GraphQLWSConsumer": [
-        ("connect", ()),
+    "strawberry.http.async_base_view.AsyncBaseHTTPView": [
+        ("run", ("request",)),
         ("create_websocket_response", ("request", "subprotocol")),
-        ("dispatch", ("message",)),
+        ("reject_websocket", ("request",)),
     ],
     "strawberry.schema.schema.StrawberryGraphQLCoreExecutionContext": [
         ("execute_fields", ("parent_type", "source_value", "path", "grouped_field_set")),
@@ -224,3 +225,14 @@ __all__ = [
     "to_camel_case",
     "to_nodes",
 ]
+
+
+def compact_event_loop_tables(loop: asyncio.AbstractEventLoop) -> None:
+    """Rebuilds the event loop's tables of tasks and of file descriptors at their present
+    size: a hash table keeps the size of its peak, so after thousands of WebSockets have
+    closed, asyncio's registry of tasks alone would hold megabytes of empty slots."""
+    tasks = asyncio.tasks._all_tasks
+    tasks.data = set(tasks.data)
+    selector = getattr(loop, "_selector", None)
+    if isinstance(getattr(selector, "_fd_to_key", None), dict):
+        selector._fd_to_key = dict(selector._fd_to_key)
