@@ -165,10 +165,16 @@ class _Adapter(AsyncWebSocketAdapter):
             if text is None:
                 raise NonTextMessageReceived
             try:
-                yield self.view.decode_json(text)
+                message = self.view.decode_json(text)
             except json.JSONDecodeError as error:
                 if not ignore_parsing_errors:
                     raise NonJsonMessageReceived from error
+                continue
+            # Every protocol message is an object; strawberry's handlers assume it.
+            if isinstance(message, dict):
+                yield message
+            elif not ignore_parsing_errors:
+                raise NonJsonMessageReceived
 
     async def send_json(self, message) -> None:
         if self.connection.close_code is not None:

@@ -111,17 +111,21 @@ def test_gunicorn_serves_the_asgi_app_with_uvicorn_workers():
 def test_the_uvicorn_worker_leaves_x_forwarded_for_to_the_app():
     """uvicorn would otherwise take the client from X-Forwarded-For whenever the peer is
     127.0.0.1: any client on the host could pick its own address (TRUSTED_PROXY_COUNT)."""
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
     from uvicorn_worker import UvicornWorker as Upstream
 
-    from backend.gunicorn_worker import UvicornWorker
+    from backend.gunicorn_worker import UvicornWorker, WebSocketProtocol
 
     assert issubclass(UvicornWorker, Upstream)
-    # Nor does it compress WebSocket messages: per-connection deflate state, for small events.
-    assert UvicornWorker.CONFIG_KWARGS == {
+    # Nor does it compress WebSocket messages: per-connection deflate state, for small events;
+    # and its WebSocket protocol is uvicorn's own, less the handshake it no longer needs.
+    assert {
         **Upstream.CONFIG_KWARGS,
         "proxy_headers": False,
         "ws_per_message_deflate": False,
-    }
+        "ws": WebSocketProtocol,
+    } == UvicornWorker.CONFIG_KWARGS
+    assert issubclass(WebSocketProtocol, WebSocketsSansIOProtocol)
 
 
 def test_each_gunicorn_worker_freezes_the_loaded_app_out_of_garbage_collection():
