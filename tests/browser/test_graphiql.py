@@ -122,7 +122,8 @@ def editor_value(page, selector: str) -> str:
 def replace_query(page, text: str) -> None:
     # Through the editor's own API: typed keys race its autocomplete on a busy machine.
     page.locator(".graphiql-query-editor .CodeMirror").first.evaluate(
-        "(element, text) => element.CodeMirror.setValue(text)", text
+        "(element, text) => { element.CodeMirror.setValue(text); element.CodeMirror.focus(); }",
+        text,
     )
     assert editor_value(page, ".graphiql-query-editor .CodeMirror") == text
     # GraphiQL has taken the edit in (its operation name too) once the page's URL shows it.
