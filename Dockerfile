@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_PROJECT_ENVIRONMENT=/opt/ven
 # in glibc's malloc, whose free pages the web process trims (schema/websocket.py), where
 # Python's own arenas stay while one object lives in them; large tables in mappings of
 # their own.
-ENV PYTHONMALLOC=malloc MALLOC_MMAP_THRESHOLD_=65536
+ENV PYTHONMALLOC=malloc MALLOC_MMAP_THRESHOLD_=65536 MALLOC_ARENA_MAX=2
 WORKDIR /app
 
 RUN pip install --no-cache-dir uv==0.13.8

@@ -9,7 +9,9 @@ itself as well (`SECURE_PROXY_SSL_HEADER`).
 WebSocket messages go uncompressed: a subscription's events are a few hundred bytes, and
 permessage-deflate keeps a compressor and a decompressor for every connection, most of the
 memory an idle subscriber costs; and the handshake's parsed request and response, which uvicorn
-keeps for the life of the connection, are let go once the connection is accepted.
+keeps for the life of the connection, are let go once the connection is accepted. uvicorn's
+sets of connections and tasks are compacted with the process's own tables once connections
+have closed (schema/websocket.py).
 """
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -17,6 +19,12 @@ from uvicorn_worker import UvicornWorker as _UvicornWorker
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from schema.websocket import compact_after_closes  # gunicorn loads this before Django
+
+        compact_after_closes(self.connections, self.tasks)
+
     async def send(self, message) -> None:
         await super().send(message)
         if self.handshake_complete:

@@ -114,6 +114,7 @@ def configure_environment(
         # The allocator the Dockerfile sets.
         "PYTHONMALLOC": "malloc",
         "MALLOC_MMAP_THRESHOLD_": "65536",
+        "MALLOC_ARENA_MAX": "2",
         **overrides,
     }
     os.environ.update(values)

@@ -526,7 +526,8 @@ def broadcast(clients: list, *message) -> None:
 
 
 def warm_up(args: argparse.Namespace, document: str, token: str, gids: list[str]) -> None:
-    """A few subscriptions opened and closed, so that RSS before counts the loaded code."""
+    """A few subscriptions opened and closed (and, after it, a few orders cancelled over
+    HTTP), so that RSS before counts the loaded code and what the first requests cache."""
     from websockets.asyncio.client import connect
 
     async def one(gid: str) -> None:
@@ -811,7 +812,10 @@ def main() -> None:
     watch_document, cancel_document = operation("WatchOrder"), operation("CancelOrder")
     clear_keys(args.redis)
     started = time.perf_counter()
-    admin_token, orders = prepare_data(args.subscribers // 2)
+    # A few more orders than the run watches: the warm-up cancels them.
+    warm = 4 * args.processes
+    admin_token, orders = prepare_data(args.subscribers // 2 + warm)
+    orders, warm_orders = orders[:-warm], orders[-warm:]
     prepared = time.perf_counter() - started
     connections.close_all()
     print(f"{len(orders):,} orders and their tokens made in {prepared:.1f} s")
@@ -842,6 +846,7 @@ def main() -> None:
         server = start_server(env, logs, args.port, *backlog, workers=args.processes)
         workers = workers_of(server.pid)
         warm_up(args, watch_document, f"Bearer {admin_token}", [g for _, g, _ in orders[:8]])
+        cancel_all(args, cancel_document, warm_orders)
         time.sleep(2)
         memory["before"] = rss_kib(workers)
         for i in range(args.clients):

@@ -94,46 +94,64 @@ _keepalive = _KeepAlive()
 
 
 class _Reclaim:
-    """Collects what closed connections leave: once none has closed for QUIET seconds (at
-    most every INTERVAL), a full collection, the event loop's tables compacted, then
-    malloc_trim.
+    """Collects what closed connections leave: once none has closed for QUIET seconds (or
+    MAX_DELAY after the first close, while closes keep coming), and at most every INTERVAL,
+    a full collection, the tables compacted, then malloc_trim.
 
     A closed connection leaves reference cycles (its tasks and handler), which the serving
     thresholds (backend/gc_tuning.py) would leave for a long time; collected, their memory
     serves the next connections, and glibc returns its free pages to the system (all of them
-    under the Dockerfile's PYTHONMALLOC=malloc).
+    under the Dockerfile's PYTHONMALLOC=malloc). Hash tables keep the size of their peak
+    until rebuilt: the event loop's (compat.compact_event_loop_tables), the keep-alive's, and
+    the server's own (`compact_after_closes`).
     """
 
     QUIET = 2.0
-    INTERVAL = 30.0
+    MAX_DELAY = 30.0
+    INTERVAL = 10.0
 
     def __init__(self) -> None:
-        self.closed_at = 0.0
+        self.first_closed_at = self.closed_at = 0.0
         self.reclaimed_at = -self.INTERVAL
         self.task: asyncio.Task | None = None
+        self.server_tables: list[set | dict] = []
         libc = ctypes.util.find_library("c")
         self.malloc_trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
 
     def closed(self) -> None:
         self.closed_at = time.monotonic()
         if self.task is None or self.task.done():
+            self.first_closed_at = self.closed_at
             self.task = asyncio.get_running_loop().create_task(
                 self._run(), name="reclaim", context=contextvars.Context()
             )
 
+    def due(self) -> float:
+        settled = min(self.closed_at + self.QUIET, self.first_closed_at + self.MAX_DELAY)
+        return max(settled, self.reclaimed_at + self.INTERVAL)
+
     async def _run(self) -> None:
-        while (wait := max(self.closed_at + self.QUIET, self.reclaimed_at + self.INTERVAL)) > (
-            now := time.monotonic()
-        ):
-            await asyncio.sleep(wait - now)
+        while (due := self.due()) > (now := time.monotonic()):
+            await asyncio.sleep(due - now)
         gc.collect()
         compat.compact_event_loop_tables(asyncio.get_running_loop())
+        for table in self.server_tables:
+            compat.compact_in_place(table)
+        _keepalive.handlers = weakref.WeakKeyDictionary(_keepalive.handlers)
         if self.malloc_trim is not None:
             self.malloc_trim(0)
         self.reclaimed_at = time.monotonic()
 
 
 _reclaim = _Reclaim()
+
+
+def compact_after_closes(*tables: set | dict) -> None:
+    """Adds the server's own per-connection tables (backend/gunicorn_worker.py) to what is
+    compacted after connections close."""
+    for table in tables:
+        if not any(held is table for held in _reclaim.server_tables):
+            _reclaim.server_tables.append(table)
 
 
 class _TransportWSHandler(BaseGraphQLTransportWSHandler):

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -228,11 +229,24 @@ __all__ = [
 
 
 def compact_event_loop_tables(loop: asyncio.AbstractEventLoop) -> None:
-    """Rebuilds the event loop's tables of tasks and of file descriptors at their present
-    size: a hash table keeps the size of its peak, so after thousands of WebSockets have
-    closed, asyncio's registry of tasks alone would hold megabytes of empty slots."""
+    """Rebuilds the event loop's tables (tasks, async generators, transports, watched file
+    descriptors) at their present size: a hash table keeps the size of its peak, so after
+    thousands of WebSockets have closed, asyncio's registry of async generators alone would
+    hold megabytes of empty slots."""
     tasks = asyncio.tasks._all_tasks
     tasks.data = set(tasks.data)
+    if isinstance(getattr(loop, "_asyncgens", None), weakref.WeakSet):
+        loop._asyncgens = weakref.WeakSet(loop._asyncgens)
+    if isinstance(getattr(loop, "_transports", None), weakref.WeakValueDictionary):
+        loop._transports = weakref.WeakValueDictionary(loop._transports)
     selector = getattr(loop, "_selector", None)
     if isinstance(getattr(selector, "_fd_to_key", None), dict):
         selector._fd_to_key = dict(selector._fd_to_key)
+
+
+def compact_in_place(table: set | dict) -> None:
+    """Rebuilds a set or dict that others hold at its present size (`clear` frees the
+    table; refilling sizes a new one for what is left)."""
+    kept = table.copy()
+    table.clear()
+    table.update(kept)

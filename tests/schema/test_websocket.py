@@ -3,6 +3,7 @@ refuses and how, before and after `connection_init`."""
 
 import asyncio
 import json
+import sys
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -10,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from backend.asgi import application
+from schema import websocket
 from schema.core import compat
 from tests.factories import PASSWORD, UserFactory
 
@@ -110,26 +112,89 @@ def test_the_session_of_a_signed_in_page_authenticates_without_a_token():
     assert forged["code"] == 4403
 
 
-def test_compacting_the_loops_tables_keeps_every_live_task_and_file():
+def test_compacting_the_loops_tables_keeps_every_live_task_generator_and_file():
+    async def generator():
+        yield 1
+        await asyncio.sleep(60)
+        yield 2
+
     async def scenario():
         loop = asyncio.get_running_loop()
         finished = [asyncio.create_task(asyncio.sleep(0)) for _ in range(2000)]
         await asyncio.gather(*finished)
+        for _ in range(2000):
+            await anext(generator())
+        suspended = generator()
+        await anext(suspended)
         pending = asyncio.create_task(asyncio.sleep(60))
         _reader, writer = await asyncio.open_connection(*await _listening(loop))
         watched = set(loop._selector.get_map())
+        transports = dict(loop._transports)
         before = set(asyncio.all_tasks())
         compat.compact_event_loop_tables(loop)
-        after = set(asyncio.all_tasks())
-        still_watched = set(loop._selector.get_map())
+        after = {
+            "tasks": set(asyncio.all_tasks()),
+            "watched": set(loop._selector.get_map()),
+            "transports": dict(loop._transports),
+            "generators": set(loop._asyncgens),
+        }
         pending.cancel()
         writer.close()
-        return before, after, pending, watched, still_watched
+        await suspended.aclose()
+        return before, after, pending, suspended, watched, transports
 
-    before, after, pending, watched, still_watched = asyncio.run(scenario())
-    assert pending in after
-    assert after == before
-    assert still_watched == watched and watched
+    before, after, pending, suspended, watched, transports = asyncio.run(scenario())
+    assert pending in after["tasks"]
+    assert after["tasks"] == before
+    assert after["watched"] == watched and watched
+    assert after["transports"] == transports and transports
+    # Still known to the loop: `shutdown_asyncgens` closes it when the loop ends.
+    assert suspended in after["generators"]
+
+
+@pytest.mark.parametrize("table", [set(range(100_000)), dict.fromkeys(range(100_000))])
+def test_a_table_compacted_in_place_keeps_its_entries_and_gives_back_its_peak(table):
+    peak = sys.getsizeof(table)
+    for key in range(3, 100_000):
+        table.pop(key) if isinstance(table, dict) else table.discard(key)
+    held = table
+
+    compat.compact_in_place(table)
+
+    assert table is held
+    assert list(table) == [0, 1, 2]
+    assert sys.getsizeof(table) < peak / 100
+
+
+def test_the_reclaim_waits_for_closes_to_settle_but_not_for_ever():
+    reclaim = websocket._Reclaim()
+    reclaim.reclaimed_at = 0.0
+    reclaim.first_closed_at, reclaim.closed_at = 100.0, 101.0
+    assert reclaim.due() == 101.0 + reclaim.QUIET
+    # Closes that keep coming: at the latest MAX_DELAY after the first.
+    reclaim.closed_at = 129.5
+    assert reclaim.due() == 100.0 + reclaim.MAX_DELAY
+    # Never twice within INTERVAL.
+    reclaim.closed_at, reclaim.reclaimed_at = 101.0, 99.5
+    assert reclaim.due() == 99.5 + reclaim.INTERVAL
+
+
+def test_the_workers_websocket_protocol_hands_uvicorns_tables_to_the_reclaim():
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    from backend.gunicorn_worker import WebSocketProtocol
+
+    state = ServerState()
+    loop = asyncio.new_event_loop()
+    try:
+        WebSocketProtocol(Config(app=application), state, {}, _loop=loop)
+        WebSocketProtocol(Config(app=application), state, {}, _loop=loop)
+    finally:
+        loop.close()
+    ours = {id(state.connections), id(state.tasks)}
+    held = [id(table) for table in websocket._reclaim.server_tables if id(table) in ours]
+    assert held == [id(state.connections), id(state.tasks)]  # each once
 
 
 async def _listening(loop) -> tuple[str, int]:
