@@ -1,5 +1,6 @@
 """The documents the apps send, kept in `clients/operations/`: one source for GraphiQL's preloaded
-operations, both generated clients, the query budgets and the tests."""
+operations, both generated clients, the trusted documents' manifest, the query budgets and the
+tests."""
 
 from functools import cache
 from pathlib import Path
@@ -48,20 +49,37 @@ def _spreads(node) -> set[str]:
     return names
 
 
-@cache
-def operation(name: str) -> str:
-    """The document of one named operation with every fragment it reaches."""
-    definitions = _document().definitions
+def persisted_operations(document: DocumentNode) -> dict[str, str]:
+    """Each named operation of a document, printed with every fragment it reaches: the operation
+    first, then the fragments by name (the order of Apollo's `sortTopLevelDefinitions`), so that
+    the same operation always prints, and hashes, the same."""
+    definitions = document.definitions
     fragments = {d.name.value: d for d in definitions if d.kind == "fragment_definition"}
-    (op,) = [d for d in definitions if d.kind == "operation_definition" and d.name.value == name]
-    needed: dict[str, object] = {}
-    pending = _spreads(op)
-    while pending:
-        fragment_name = pending.pop()
-        if fragment_name not in needed:
-            needed[fragment_name] = fragments[fragment_name]
-            pending |= _spreads(fragments[fragment_name])
-    return "\n\n".join(print_ast(d) for d in [op, *needed.values()])
+    printed: dict[str, str] = {}
+    for op in definitions:
+        if op.kind != "operation_definition" or op.name is None:
+            continue
+        reached: set[str] = set()
+        pending = _spreads(op)
+        while pending:
+            fragment_name = pending.pop()
+            if fragment_name not in reached:
+                reached.add(fragment_name)
+                pending |= _spreads(fragments[fragment_name])
+        parts = [op, *(fragments[fragment_name] for fragment_name in sorted(reached))]
+        printed[op.name.value] = "\n\n".join(print_ast(part) for part in parts)
+    return printed
+
+
+@cache
+def _operations() -> dict[str, str]:
+    return persisted_operations(_document())
+
+
+def operation(name: str) -> str:
+    """The document of one named operation with every fragment it reaches, as the trusted
+    documents' manifest holds it."""
+    return _operations()[name]
 
 
 def operation_names() -> list[str]:
