@@ -13,7 +13,7 @@ from strawberry.types import ExecutionResult
 
 from apps.core.request_id import current_request_id
 from schema import graphiql
-from schema.core import persisted_queries, transport
+from schema.core import persisted_queries, transport, trusted_documents
 from schema.core.client_address import client_address_of_request
 from schema.core.compat import CannotGetOperationTypeError, HTTPException, InvalidOperationTypeError
 from schema.core.context import Context
@@ -50,11 +50,12 @@ def _retry_after(response_data: dict | list[dict]) -> int | None:
 
 @method_decorator(csrf_exempt, name="dispatch")
 class ApiGraphQLView(GraphQLView):
-    """GraphQL over HTTP at /graphql/; GraphiQL where settings enable it; Apollo's automatic
-    persisted queries (`schema.core.persisted_queries`) over POST and GET."""
+    """GraphQL over HTTP at /graphql/; GraphiQL where settings enable it; trusted documents and
+    Apollo's automatic persisted queries (`schema.core.persisted_queries`) over POST and GET."""
 
     @classmethod
     def from_settings(cls, schema):
+        trusted_documents.manifest()  # read at start-up: a broken one stops the process here
         return cls.as_view(schema=schema, graphql_ide="graphiql" if settings.GRAPHIQL else None)
 
     def dispatch(self, request, *args, **kwargs):
@@ -95,12 +96,13 @@ class ApiGraphQLView(GraphQLView):
         if not self.graphql_ide or request_adapter.method != "GET":
             return False  # without GraphiQL, a GET without a query is refused as such
         params = transport.query_parameters(request_adapter.request)
-        # A GET carrying `extensions` is an API call (a hashed query from Apollo's link, whose
-        # Accept may be */*), never a browser asking for GraphiQL.
+        # A GET carrying `extensions` or `documentId` is an API call (a hashed query from Apollo's
+        # link, whose Accept may be */*), never a browser asking for GraphiQL.
         accept = request_adapter.headers.get("Accept", "")
         return (
             "query" not in params
             and "extensions" not in params
+            and "documentId" not in params
             and any(media_type in accept for media_type in ("text/html", "*/*"))
         )
 
@@ -130,7 +132,9 @@ class ApiGraphQLView(GraphQLView):
         try:
             # Which document to run is part of reading the request: a persisted-query miss is
             # answered as such (the client re-sends the query), whoever the caller is.
-            resolved = persisted_queries.resolve(request_data.query, request_data.extensions)
+            resolved = persisted_queries.resolve(
+                request_data.query, request_data.extensions, request_data.document_id
+            )
         except persisted_queries.PersistedQueryError as error:
             return error.to_result()
         if getattr(request, "auth_error", None):

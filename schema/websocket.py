@@ -4,6 +4,11 @@ The access token travels in `connection_init`'s payload, `{"Authorization": "Bea
 and is checked with the same rules as HTTP; without one, Django's session (sent as a cookie
 by a same-origin page such as GraphiQL) is used. Anonymous connections are refused there.
 
+Each operation's document is resolved as over HTTP (`schema.core.persisted_queries`): a
+trusted document's id alone (`documentId`, or `extensions.persistedQuery.sha256Hash`, in the
+payload) runs it, and with `GRAPHQL_TRUSTED_DOCUMENTS=only` nothing else runs; automatic
+persisted queries are HTTP's.
+
 Each connection has a request id, as an HTTP request does: kept from the handshake's
 `X-Request-ID` when well formed, otherwise made, answered in the handshake's `X-Request-ID`
 header, and current (`apps.core.request_id`) for every operation of the connection, so that
@@ -51,7 +56,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from apps.core.request_id import accept_or_make, set_current_request_id
 from apps.users import tokens
 from apps.users.models import User
-from schema.core import compat
+from schema.core import compat, persisted_queries, trusted_documents
 from schema.core.client_address import client_address_of_scope
 from schema.core.context import Context, WebSocketConnection
 
@@ -159,11 +164,39 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler):
         super().on_request_accepted()
         _keepalive.add(self, {"type": "ping"})
 
+    async def handle_subscribe(self, message) -> None:
+        # The protocol's own refusals (before `connection_ack`, an id in use) close the
+        # connection first; a document that may not run is the operation's `error`.
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            try:
+                message = _with_document(message)
+            except persisted_queries.PersistedQueryError as error:
+                payload = [error.graphql_error().formatted]
+                await self.send_message({"id": message["id"], "type": "error", "payload": payload})
+                return
+        await super().handle_subscribe(message)
+
 
 class _LegacyWSHandler(BaseGraphQLWSHandler):
     async def handle(self) -> None:
         _keepalive.add(self, {"type": "ka"})
         await super().handle()
+
+    async def handle_start(self, message) -> None:
+        if self.connection_acknowledged:  # otherwise the protocol closes the connection
+            try:
+                message = _with_document(message)
+            except persisted_queries.PersistedQueryError as error:
+                payload = error.graphql_error().formatted  # one error, as the protocol sends
+                await self.send_message({"id": message["id"], "type": "error", "payload": payload})
+                return
+        await super().handle_start(message)
+
+
+def _with_document(message: dict) -> dict:
+    """An operation's message with the document it runs as its payload's `query`: trusted
+    documents by id, and under `only` nothing else (`schema.core.persisted_queries`)."""
+    return {**message, "payload": persisted_queries.resolve_payload(message["payload"])}
 
 
 class _Adapter(AsyncWebSocketAdapter):
@@ -230,6 +263,7 @@ class GraphQLWebSocketView(
     max_subscriptions_per_connection = MAX_SUBSCRIPTIONS_PER_CONNECTION
 
     def __init__(self, schema) -> None:
+        trusted_documents.manifest()  # read at start-up: a broken one stops the process here
         self.schema = schema
         self.allowed_origins = normalize_allowed_origins(list(settings.CORS_ALLOWED_ORIGINS))
 

@@ -208,6 +208,13 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
 GRAPHIQL = env.bool("GRAPHIQL", default=DEBUG)
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
 
+# Trusted documents (schema/core/trusted_documents.py): `prefer` serves the ids of
+# clients/persisted-query-manifest.json from it and runs any other document as before; `only`
+# runs nothing but the manifest's documents (production's option); `off` ignores the manifest.
+GRAPHQL_TRUSTED_DOCUMENTS = env("GRAPHQL_TRUSTED_DOCUMENTS", default="prefer")
+if GRAPHQL_TRUSTED_DOCUMENTS not in ("off", "prefer", "only"):
+    raise ImproperlyConfigured("GRAPHQL_TRUSTED_DOCUMENTS must be off, prefer or only.")
+
 # Fields that only read loaded rows are read inline (schema/core/execution.py); off: every
 # field through graphql-core's resolvers. The answers are the same either way.
 GRAPHQL_PLANNED_EXECUTOR = env.bool("GRAPHQL_PLANNED_EXECUTOR", default=True)

@@ -26,8 +26,9 @@ What each use replaces:
   grammar, `{}` refused (`schema.core.parsing`).
 - strawberry's view methods overridden or called in `schema.views` and `schema.websocket`
   (`run`, `parse_http_body`, `execute_single`, `create_websocket_response`,
-  `reject_websocket`): listed in `OVERRIDDEN` and checked by the tests to exist with the
-  parameters they are called with.
+  `reject_websocket`), and its WebSocket protocol handlers' (`handle_subscribe`,
+  `handle_start`: each operation's document resolved before it runs): listed in `OVERRIDDEN`
+  and checked by the tests to exist with the parameters they are called with.
 """
 
 from __future__ import annotations
@@ -135,6 +136,11 @@ OVERRIDDEN: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("run", ("request",)),
         ("create_websocket_response", ("request", "subprotocol")),
         ("reject_websocket", ("request",)),
+    ],
+    "strawberry.subscriptions.protocols.graphql_transport_ws.handlers."
+    "BaseGraphQLTransportWSHandler": [("handle_subscribe", ("message",))],
+    "strawberry.subscriptions.protocols.graphql_ws.handlers.BaseGraphQLWSHandler": [
+        ("handle_start", ("message",)),
     ],
     "strawberry.schema.schema.StrawberryGraphQLCoreExecutionContext": [
         ("execute_fields", ("parent_type", "source_value", "path", "grouped_field_set")),

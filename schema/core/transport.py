@@ -6,14 +6,15 @@ GraphQL over HTTP gives them, or as `RequestRefused`: the client's fault, answer
 in GraphQL's error shape, `{"errors": [{"message": ..., "extensions": {"code": ...,
 "fields": {...}}}]}`, and logged by nobody but the request line. `fields` names the part of
 the request that is wrong: a parameter (`query`, `variables` or the variable's own name,
-`operationName`, `extensions`), `body`, `queryString`, `method`, or a header (`Accept`,
-`Content-Type`, `Content-Length`, `Host`).
+`operationName`, `extensions`, `documentId`), `body`, `queryString`, `method`, or a header
+(`Accept`, `Content-Type`, `Content-Length`, `Host`).
 
 The body itself is read, within `MAX_REQUEST_BODY_SIZE`, by `backend.middleware`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -31,7 +32,7 @@ OPERATIONS_BY_METHOD = {
     "GET": frozenset({OperationType.QUERY}),
     "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
 }
-PARAMETERS = ("query", "variables", "operationName", "extensions")
+PARAMETERS = ("query", "variables", "operationName", "extensions", "documentId")
 # Answers are JSON; a client that accepts neither of these gets 406.
 RESPONSE_TYPES = ("application/json", "application/graphql-response+json")
 # Deeper than any input a client writes (filters nested with AND/OR/NOT included), and
@@ -43,6 +44,14 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _MALFORMED_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 _UTF8 = ("utf-8", "utf8")
+
+
+@dataclasses.dataclass
+class RequestData(GraphQLRequestData):
+    """strawberry's request data, and GraphQL over HTTP's `documentId` (a persisted document's
+    id, sent instead of `query`; `schema.core.persisted_queries`)."""
+
+    document_id: str | None = None
 
 
 class RequestRefused(Exception):
@@ -143,7 +152,7 @@ def query_parameters(request: HttpRequest) -> dict[str, str]:
     return params
 
 
-def read(request: HttpRequest) -> GraphQLRequestData:
+def read(request: HttpRequest) -> RequestData:
     """The GraphQL request that `request` carries, checked; raises `RequestRefused`."""
     _check_accept(request)
     if request.method == "GET":
@@ -246,10 +255,14 @@ def _parse_json(text: str, field: str) -> Any:
     raise RequestRefused(400, message, field=field)
 
 
-def _request_data(data: dict[str, Any]) -> GraphQLRequestData:
+def _request_data(data: dict[str, Any]) -> RequestData:
     query = data.get("query")
-    if not isinstance(query, str | None):
-        raise RequestRefused(400, "`query` must be a string.", field="query")
+    document_id = data.get("documentId")
+    for name, value in (("query", query), ("documentId", document_id)):
+        if not isinstance(value, str | None):
+            raise RequestRefused(400, f"`{name}` must be a string.", field=name)
+        if value is not None and _LONE_SURROGATE.search(value):
+            raise _lone_surrogate(name)
     operation_name = data.get("operationName")
     if operation_name == "":
         operation_name = None  # what some clients send for "no name"
@@ -265,16 +278,18 @@ def _request_data(data: dict[str, Any]) -> GraphQLRequestData:
     extensions = data.get("extensions")
     if not isinstance(extensions, dict | None):
         raise RequestRefused(400, "`extensions` must be an object.", field="extensions")
-    if query is not None and _LONE_SURROGATE.search(query):
-        raise _lone_surrogate("query")
     for name, value in (variables or {}).items():
         if _LONE_SURROGATE.search(name):
             raise _lone_surrogate("variables")
         # Keyed by the variable's name, as graphql-core's own refusals of a variable are.
         _check_json_value(value, field=name)
     _check_json_value(extensions, field="extensions")
-    return GraphQLRequestData(
-        query=query, variables=variables, operation_name=operation_name, extensions=extensions
+    return RequestData(
+        query=query,
+        variables=variables,
+        operation_name=operation_name,
+        extensions=extensions,
+        document_id=document_id,
     )
 
 
