@@ -84,6 +84,7 @@ requests = st.fixed_dictionaries(
             {}, optional={"persistedQuery": json_values | st.dictionaries(text, json_values)}
         )
         | json_values,
+        "documentId": text | json_values,
     },
 )
 
@@ -137,7 +138,7 @@ def _json_requests(server, payload, method, accept):
 
 
 query_string_parts = st.sampled_from(
-    ["query", "variables", "operationName", "extensions", "x", "%71uery"]
+    ["query", "variables", "operationName", "extensions", "documentId", "x", "%71uery"]
 ).flatmap(
     lambda name: st.one_of(
         st.sampled_from(DOCUMENTS).map(quote),

@@ -181,6 +181,11 @@ def test_a_query_that_is_not_a_string_is_400(client, log, query):
     refusal(post(client, {"query": query}), 400, "query", log)
 
 
+@pytest.mark.parametrize("document_id", [5, True, ["0" * 64], {"id": "0" * 64}])
+def test_a_document_id_that_is_not_a_string_is_400(client, log, document_id):
+    refusal(post(client, {"documentId": document_id}), 400, "documentId", log)
+
+
 @pytest.mark.parametrize("variables", ["{}", '{"a": 1}', [1], 5, True])
 def test_variables_that_are_not_an_object_are_400(client, log, variables):
     refusal(post(client, {"query": TYPENAME, "variables": variables}), 400, "variables", log)
@@ -261,6 +266,7 @@ def _surrogate(payload: dict) -> bytes:
         ({"query": TYPENAME, "extensions": {"\ud800": 1}}, None),
         ({"query": '{ products(filters: {search: "\ud800"}) { totalCount } }'}, "query"),
         ({"query": "{ __typename } # \ud800"}, "query"),
+        ({"documentId": "sha256:\ud800"}, "documentId"),
     ],
     ids=[
         "string variable",
@@ -273,6 +279,7 @@ def _surrogate(payload: dict) -> bytes:
         "extensions key",
         "string literal in the query",
         "comment in the query",
+        "documentId",
     ],
 )
 def test_a_lone_surrogate_anywhere_is_bad_user_input(client, log, payload, field):
@@ -408,9 +415,12 @@ def test_a_query_over_get_is_served_and_other_parameters_ignored(client):
     assert response.json() == {"data": {"__typename": "Query"}}
 
 
-@pytest.mark.parametrize("name", ["query", "variables", "operationName", "extensions"])
+@pytest.mark.parametrize(
+    "name", ["query", "variables", "operationName", "extensions", "documentId"]
+)
 def test_a_repeated_get_parameter_is_400(client, log, name):
     values = {"query": quote(TYPENAME), "variables": "{}", "operationName": "Q", "extensions": "{}"}
+    values["documentId"] = "0" * 64
     query_string = f"query={quote('query Q { __typename }')}&{name}={values[name]}"
     refusal(get(client, f"{query_string}&{name}={values[name]}"), 400, name, log)
 
