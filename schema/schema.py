@@ -3,11 +3,9 @@
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
 
 import strawberry
 from django.conf import settings
-from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -23,10 +21,8 @@ from schema.catalog.mutations import CatalogMutations
 from schema.catalog.queries import CatalogQueries
 from schema.core import connections, pagination
 from schema.core.compat import StrawberryGraphQLCoreExecutionContext
-from schema.core.context import Info
 from schema.core.errors import ErrorCodes
 from schema.core.execution import PlannedExecutor
-from schema.core.ids import pk_of
 from schema.core.inputs import RefuseNulCharacters
 from schema.core.limits import (
     MAX_ALIASES,
@@ -36,6 +32,7 @@ from schema.core.limits import (
     MaxNodesLimiter,
     is_introspection,
 )
+from schema.core.nodes import NodeLoading, NodeQueries
 from schema.core.parsing import DocumentCache
 from schema.core.results import OPTIMIZER_CONFIG
 from schema.core.scalars import DATETIME_SCALAR, MONEY_SCALAR
@@ -47,26 +44,6 @@ from schema.users.queries import UserQueries
 
 pagination.install()
 connections.describe_library_types()
-
-
-@strawberry.type
-class NodeQueries:
-    @strawberry.field(
-        description="Any object by its global id; null when it does not exist or is not yours."
-    )
-    def node(
-        self,
-        info: Info,
-        id: Annotated[
-            relay.GlobalID,
-            strawberry.argument(
-                description="A global id, as an `id` field returns it; a malformed one is "
-                "BAD_USER_INPUT."
-            ),
-        ],
-    ) -> relay.Node | None:
-        pk_of(id, id.type_name)  # refuses a malformed key
-        return id.resolve_node_sync(info, required=False)
 
 
 def _keeping_rules(limiter: AddValidationRules) -> Callable[[], AddValidationRules]:
@@ -92,6 +69,7 @@ def schema_extensions() -> list:
         _keeping_rules(MaxAliasesLimiter(max_alias_count=MAX_ALIASES)),
         lambda: MaxNodesLimiter(max_nodes=MAX_NODES),
         RefuseNulCharacters,
+        NodeLoading,
         lambda: DjangoOptimizerExtension(
             prefetch_custom_queryset=OPTIMIZER_CONFIG.prefetch_custom_queryset
         ),

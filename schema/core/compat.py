@@ -11,6 +11,9 @@ What each use replaces:
 - graphql-core's executor (`gather_with_cancel`, `to_nodes`, and the 3.3 signatures of
   `execute_fields`, `execute_field`, `complete_value`, `collect_subfields`): the planned
   executor (`schema.core.execution`) completes loaded objects without the per-value layers.
+- graphql-core's field collection (`collect_fields`, `collect_subfields`, `FieldDetails`,
+  `FragmentDetails`): the node loader (`schema.core.nodes`) reads every `node` and `nodes`
+  field of an operation, and their selections, before the first one resolves.
 - strawberry's execution context, schema converter, type definitions and name converter: the
   planned executor reads strawberry's field definitions; connection types keep the
   contract's names (`UserConnection`, not `UserCursorConnection`).
@@ -41,6 +44,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cross_web import HTTPException
+from graphql.execution.collect_fields import (
+    FieldDetails,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+)
 from graphql.execution.executor import gather_with_cancel, to_nodes
 from graphql.execution.values import VariableValues
 from strawberry.http import GraphQLRequestData
@@ -201,6 +210,8 @@ __all__ = [
     "CannotGetOperationTypeError",
     "DjangoCursorConnection",
     "DjangoCursorEdge",
+    "FieldDetails",
+    "FragmentDetails",
     "GlobalIDValueError",
     "GraphQLCoreConverter",
     "GraphQLRequestData",
@@ -219,6 +230,8 @@ __all__ = [
     "annotate_ordering_fields",
     "apply_window_pagination",
     "build_tuple_compare",
+    "collect_fields",
+    "collect_subfields",
     "gather_with_cancel",
     "get_django_definition",
     "get_object_definition",

@@ -2,11 +2,12 @@
 
 A connection may return its page size (`first`/`last`, the default page when neither is
 given) of nodes for each node of the connection above it, so a request may return the sum,
-over its connections, of the product of the page sizes along the path. Counting needs the
-request's variables, which a validation rule never sees, so `MaxNodesLimiter` counts in
-`on_execute`: only once validation has passed (an invalid document keeps its own errors),
-and before any resolver runs, where setting `execution_context.result` makes strawberry
-skip execution altogether.
+over its connections, of the product of the page sizes along the path. A list fetched by
+global ids (`nodes(ids:)`) counts as a connection whose page size is the number of ids.
+Counting needs the request's variables, which a validation rule never sees, so
+`MaxNodesLimiter` counts in `on_execute`: only once validation has passed (an invalid
+document keeps its own errors), and before any resolver runs, where setting
+`execution_context.result` makes strawberry skip execution altogether.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 MAX_NODES = 10_000
+
+# The argument of a list fetched by global ids: one node per id.
+IDS_ARGUMENT = "ids"
 
 
 def is_introspection(context: IgnoreContext) -> bool:
@@ -126,6 +130,8 @@ class NodeCounter:
         below = self.count(node.selection_set, return_type)
         if self.is_connection(return_type):
             return self._page_size(field, node) * (1 + below)
+        if IDS_ARGUMENT in field.args:
+            return self._id_count(field, node) * (1 + below)
         return below
 
     def _count_fragment(self, name: str, parent_type: GraphQLNamedType | None) -> int:
@@ -150,6 +156,14 @@ class NodeCounter:
             if isinstance(value := arguments.get(name), int) and not isinstance(value, bool)
         ]
         return max(0, min(sizes)) if sizes else self.default_page_size
+
+    def _id_count(self, field: GraphQLField, node: FieldNode) -> int:
+        """How many ids the field is given: each may return a node."""
+        try:
+            ids = get_argument_values(field, node, self.variables).get(IDS_ARGUMENT)
+        except GraphQLError:  # The field fails when it executes, returning nothing.
+            return 0
+        return len(ids) if isinstance(ids, list) else 0
 
     def _is_included(self, node: SelectionNode) -> bool:
         skip = get_directive_values(GraphQLSkipDirective, node, self.variables)

@@ -90,6 +90,11 @@ class Query:
         CALLS.append("search")
         return [Author(name="Jane"), Book(title="Emma")]
 
+    @strawberry.field
+    def books_by_ids(self, ids: list[strawberry.ID]) -> list[Book]:
+        CALLS.append("booksByIds")
+        return [Book(title=id) for id in ids]
+
 
 def run(
     document: str,
@@ -242,6 +247,19 @@ def test_only_the_executed_operation_counts():
     """
     assert_counts(document, 1, operation_name="Small")
     assert_counts(document, 100 + 100 * 100, operation_name="Large")
+
+
+def test_a_list_fetched_by_ids_counts_one_node_per_id():
+    assert_counts('{ booksByIds(ids: ["a", "b", "c"]) { title } }', 3)
+    assert_counts('{ booksByIds(ids: "a") { title } }', 1)  # a lone id: a list of one
+    by_variable = "query ($ids: [ID!]!) { booksByIds(ids: $ids) { title } }"
+    assert_counts(by_variable, 7, {"ids": list("abcdefg")})
+
+
+def test_connections_below_a_list_fetched_by_ids_count_once_per_id():
+    document = """{ booksByIds(ids: ["a", "b"]) {
+      reviews(first: 5) { edges { node { stars } } } } }"""
+    assert_counts(document, 2 + 2 * 5)
 
 
 def test_negative_page_sizes_count_zero():
