@@ -4,7 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_PROJECT_ENVIRONMENT=/opt/ven
 # Memory a burst of WebSockets took goes back to the system when they close: Python objects
 # in glibc's malloc, whose free pages the web process trims (schema/websocket.py), where
 # Python's own arenas stay while one object lives in them; large tables in mappings of
-# their own.
+# their own; two malloc arenas, not one per thread that ever ran (each keeps some pages).
 ENV PYTHONMALLOC=malloc MALLOC_MMAP_THRESHOLD_=65536 MALLOC_ARENA_MAX=2
 WORKDIR /app
 

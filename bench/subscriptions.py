@@ -935,7 +935,9 @@ def main() -> None:
         "- Connect: from the start of the connection to `connection_ack` and to the first "
         "`next` (the order as it is); wall time from the first attempt to the last first "
         "`next`. RSS: VmRSS summed over the uvicorn workers (not the master), before connecting "
-        f"(after a warm-up), {args.quiet:g} s after the last subscribed, and {args.settle:g} s "
+        "(after a warm-up: 8 subscriptions opened and closed, "
+        f"{4 * args.processes} other orders cancelled over HTTP), {args.quiet:g} s after the "
+        f"last subscribed, and {args.settle:g} s "
         f"after all disconnected (closing took {times['disconnect']:.1f} s).",
         "- Fan-out: every order cancelled with `CancelOrder` over HTTP, its owner's token. "
         "Latency per subscriber: receipt of its CANCELLED `next` minus the order's `updatedAt` "
