@@ -9,14 +9,12 @@ import json
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from strawberry.relay import to_base64
 
 from apps.orders.models import Order, OrderStatus
 from apps.users import tokens
-from backend.asgi import application
 from schema.core.execution import PlannedExecutor
 from tests.conftest import error_codes, post_graphql
 from tests.factories import (
@@ -26,6 +24,7 @@ from tests.factories import (
     UserFactory,
     order_with_items,
 )
+from tests.schema.ws import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -440,13 +439,7 @@ def test_over_websocket_each_operation_loads_afresh_with_the_same_answers(mixed)
     )
 
     async def two_queries() -> list[dict]:
-        ws = WebsocketCommunicator(application, "/graphql/", subprotocols=["graphql-transport-ws"])
-        connected, _ = await ws.connect()
-        assert connected
-        await ws.send_json_to(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
-        )
-        assert (await ws.receive_json_from())["type"] == "connection_ack"
+        ws = await signed_in(token)
         answers = []
         for n in (1, 2):
             payload = {"query": document, "variables": variables}

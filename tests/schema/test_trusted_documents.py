@@ -22,6 +22,7 @@ from schema.core.trusted_documents import ManifestError
 from schema.schema import schema
 from tests.backend.test_production_settings import PRODUCTION, manage
 from tests.factories import PASSWORD, OrderFactory, ProductFactory, UserFactory
+from tests.schema.ws import signed_in
 
 MODES = ["off", "prefer", "only"]
 CATALOG = operation("Catalog")
@@ -565,11 +566,7 @@ def test_off_leaves_the_websocket_as_it_was_an_id_alone_is_no_message_it_reads()
     token = bearer(UserFactory())
 
     async def scenario():
-        ws = WebsocketCommunicator(application, "/graphql/", subprotocols=["graphql-transport-ws"])
-        assert (await ws.connect())[0]
-        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
-        await ws.send_json_to(init)
-        assert (await ws.receive_json_from())["type"] == "connection_ack"
+        ws = await signed_in(token)
         payload = {"documentId": WATCH_ORDER_ID, "variables": {}}
         await ws.send_json_to({"id": "1", "type": "subscribe", "payload": payload})
         closed = await ws.receive_output(timeout=2)

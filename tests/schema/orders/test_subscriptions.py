@@ -26,25 +26,13 @@ from schema.core.operations import operation
 from schema.orders.subscriptions import ORDER_FEED
 from tests.factories import PASSWORD, AdminFactory, OrderFactory, ProductFactory, UserFactory
 from tests.schema.selections import field_selections, order_node, order_updated
+from tests.schema.ws import signed_in
 
 
 def bearer(user) -> str:
     return tokens.token_obtain(
         email=user.email, password=PASSWORD, client_address="127.0.0.1"
     ).access_token
-
-
-async def signed_in(token: str, headers: list[tuple[bytes, bytes]] | None = None):
-    """A graphql-transport-ws connection past `connection_ack`."""
-    ws = WebsocketCommunicator(
-        application, "/graphql/", headers=headers, subprotocols=["graphql-transport-ws"]
-    )
-    assert (await ws.connect())[0]
-    await ws.send_json_to(
-        {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
-    )
-    assert (await ws.receive_json_from())["type"] == "connection_ack"
-    return ws
 
 
 async def subscribe(ws, operation_id: str, document: str, variables: dict) -> None:
