@@ -65,6 +65,10 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's, with `__in` as one array parameter and a pool that replaces dead connections
+    # at once (backend/postgresql/).
+    DATABASES["default"]["ENGINE"] = "backend.postgresql"
 # A connection kept between requests (pooled, or CONN_MAX_AGE) is tested before it is reused:
 # one that the server dropped (a restart, a failover) is replaced instead of failing a request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
