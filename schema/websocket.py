@@ -348,7 +348,9 @@ class GraphQLWebSocketView(
         user = family = None
         if header:
             try:
-                bearer = await database_sync_to_async(tokens.bearer_authenticate)(header)
+                bearer = await database_sync_to_async(tokens.bearer_authenticate)(
+                    header, keep=False
+                )
                 user, family = bearer.user, bearer.family
             except tokens.InvalidToken:
                 pass

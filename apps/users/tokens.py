@@ -169,9 +169,10 @@ class Bearer:
     family: uuid.UUID | None
 
 
-def bearer_authenticate(header: str) -> Bearer:
+def bearer_authenticate(header: str, *, keep: bool = True) -> Bearer:
     """What an `Authorization: Bearer <accessToken>` value proves; InvalidToken for anything
-    else: another scheme, a bad, expired or forged token, an inactive user."""
+    else: another scheme, a bad, expired or forged token, an inactive user. `keep=False` for
+    a check made once per connection (a WebSocket's): nothing to gain from keeping it."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken
@@ -184,7 +185,7 @@ def bearer_authenticate(header: str) -> Bearer:
     user = bearer_users(family=claims.family).filter(pk=claims.user_id).first()
     if user is None:
         raise InvalidToken
-    if generation is not None and invalidation.lease() == generation:
+    if keep and generation is not None and invalidation.lease() == generation:
         # Nothing was retired while the query ran: what it found still holds.
         if len(_sessions) >= SESSIONS_KEPT:
             _sessions.clear()

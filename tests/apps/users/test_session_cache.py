@@ -100,3 +100,11 @@ def test_a_session_is_checked_again_once_it_is_older_than_its_max_age(
     monkeypatch.setattr(tokens, "SESSION_MAX_AGE", 0.0)
     with django_assert_num_queries(1):
         check(pair)
+
+
+def test_a_check_made_once_per_connection_keeps_nothing(django_assert_num_queries):
+    UserFactory(email="ann@example.com")
+    pair = sign_in()
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            tokens.bearer_authenticate(f"Bearer {pair.access_token}", keep=False)
