@@ -31,6 +31,7 @@ import gc
 import json
 import logging
 import re
+import sys
 import time
 import weakref
 from importlib import import_module
@@ -143,6 +144,10 @@ class _Reclaim:
         for table in self.server_tables:
             compat.compact_in_place(table)
         _keepalive.handlers = weakref.WeakKeyDictionary(_keepalive.handlers)
+        # CPython's attribute cache keeps the name strings it was last asked for (Django's
+        # `"as_" + vendor` among them, one per compile): made during the burst, they would pin
+        # its pages.
+        sys._clear_type_cache()
         if self.malloc_trim is not None:
             self.malloc_trim(0)
         self.reclaimed_at = time.monotonic()
