@@ -36,9 +36,3 @@ def child_exit(server, worker) -> None:
     from backend import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
-
-
-def on_exit(server) -> None:
-    from backend import multiprocess
-
-    multiprocess.remove()

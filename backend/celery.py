@@ -7,20 +7,31 @@ import time
 
 from celery import Celery
 from celery.signals import (
-    celeryd_init,
     heartbeat_sent,
+    import_modules,
     task_failure,
     task_postrun,
     task_prerun,
     task_retry,
     worker_process_shutdown,
     worker_ready,
-    worker_shutdown,
 )
 
 from backend import multiprocess
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.development")
+
+
+@import_modules.connect
+def prepare_metrics_files(**kwargs) -> None:
+    """First in a worker's (or beat's) start-up, before Django's set-up imports anything that
+    records metrics (this receiver is connected before the app's own): with a metrics port,
+    every process of the worker writes its metrics to one directory."""
+    from django.conf import settings
+
+    if settings.WORKER_METRICS_PORT:
+        multiprocess.prepare("shop-worker-metrics-")
+
 
 app = Celery("backend")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -33,16 +44,6 @@ def deliver_owed_work(sender, **kwargs) -> None:
     back what is owed: PENDING orders and unsent emails past their thresholds."""
     sender.app.send_task("apps.orders.tasks.requeue_stale_orders")
     sender.app.send_task("apps.core.tasks.requeue_owed_emails")
-
-
-@celeryd_init.connect
-def prepare_metrics_files(**kwargs) -> None:
-    """First thing in a worker, before its pool starts and anything imports prometheus_client:
-    with a metrics port, every process of the worker writes its metrics to one directory."""
-    from django.conf import settings
-
-    if settings.WORKER_METRICS_PORT:
-        multiprocess.prepare("shop-worker-metrics-")
 
 
 @worker_ready.connect
@@ -66,6 +67,9 @@ def _heartbeat(**kwargs) -> None:
 
     metrics.CELERY_WORKER_HEARTBEAT.set_to_current_time()
 
+
+# The handlers import the metrics when they run, not here: every process imports this module,
+# and a worker must have chosen where its metrics go (above) before prometheus_client is loaded.
 
 # When each task run started, by task id: its duration is measured from prerun to postrun.
 _started: dict[str, float] = {}
@@ -102,8 +106,3 @@ def _task_failed(sender, **kwargs) -> None:
 @worker_process_shutdown.connect
 def _pool_process_exits(**kwargs) -> None:
     multiprocess.mark_process_dead(os.getpid())
-
-
-@worker_shutdown.connect
-def _remove_metrics_files(**kwargs) -> None:
-    multiprocess.remove()
