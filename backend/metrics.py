@@ -68,8 +68,20 @@ def observe_graphql_request(
         operation = "other"
     operation_type = getattr(request, "graphql_operation_type", None) or "unknown"
     code = getattr(request, "graphql_result_code", None) or _code_of_status(status)
-    metrics.GRAPHQL_REQUEST_DURATION.labels(operation, operation_type, code).observe(seconds)
-    metrics.GRAPHQL_SQL_STATEMENTS.labels(operation).inc(statements)
+    key = (operation, operation_type, code)
+    series = _series.get(key)
+    if series is None:
+        series = _series[key] = (
+            metrics.GRAPHQL_REQUEST_DURATION.labels(operation, operation_type, code),
+            metrics.GRAPHQL_SQL_STATEMENTS.labels(operation),
+        )
+    duration, sql_statements = series
+    duration.observe(seconds)
+    sql_statements.inc(statements)
+
+
+# Each label set's series, looked up once per process (`labels()` costs more than the update).
+_series: dict[tuple[str, str, str], tuple] = {}
 
 
 def _code_of_status(status: int) -> str:
