@@ -54,6 +54,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from apps.core import metrics
 from apps.core.request_id import accept_or_make, set_current_request_id
 from apps.users import tokens
 from apps.users.models import User
@@ -289,9 +290,11 @@ class GraphQLWebSocketView(
         )
         # Set before strawberry starts the connection's tasks: each runs in a copy of it.
         set_current_request_id(connection.request_id)
+        metrics.WEBSOCKET_CONNECTIONS_OPEN.inc()
         try:
             await self.run(connection)
         finally:
+            metrics.WEBSOCKET_CONNECTIONS_OPEN.dec()
             # As Django does when a request ends: a connection past CONN_MAX_AGE goes back.
             await aclose_old_connections()
             _reclaim.closed()

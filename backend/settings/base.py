@@ -229,6 +229,13 @@ STRAWBERRY_DJANGO = {
     "MAP_AUTO_ID_AS_GLOBAL_ID": True,
 }
 
+# Metrics for Prometheus (backend/metrics.py). The web processes answer GET /metrics with
+# `Authorization: Bearer <METRICS_TOKEN>`, and without a token the path does not exist. A Celery
+# worker serves its own on this address and port, where a port is set (none: not served).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=None)
+WORKER_METRICS_ADDRESS = env("WORKER_METRICS_ADDRESS", default="127.0.0.1")
+
 # Every request has one log line (backend.middleware.RequestTimingMiddleware) with its status:
 # Django's extra warning for each 4xx ("Bad Request: /graphql/") is left out; 5xx stay.
 # strawberry's own error log is replaced by schema.core.errors' (masked errors, with request ids).

@@ -23,6 +23,8 @@ GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=False)
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Prometheus scrapes the web processes directly, inside the deployment's network.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 if not SECURE_SSL_REDIRECT:
     # Turned off on purpose: plain HTTP on a private address (compose), or a proxy that
     # redirects to HTTPS itself. The deploy check would otherwise report it.
