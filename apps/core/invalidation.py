@@ -16,7 +16,6 @@ REDIS_URL (development, one process) retirements apply in-process at once.
 
 from __future__ import annotations
 
-import collections
 import itertools
 import json
 import logging
@@ -30,6 +29,8 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from apps.core import metrics
+
 logger = logging.getLogger(__name__)
 
 # Seconds a process trusts its caches after Redis last answered its subscription; it pings
@@ -39,9 +40,11 @@ PING_INTERVAL = 0.5
 # Seconds a writer waits for every process to confirm a retirement.
 ACK_TIMEOUT = 2.0
 
-# For the metrics: retired (published), applied (here), unconfirmed (a process did not confirm
-# in time), publish_failed, lease_lost.
-counts: collections.Counter[str] = collections.Counter()
+# What happened to retirements (apps/core/metrics.py).
+outcomes = {
+    outcome: metrics.CACHE_RETIREMENTS.labels(outcome=outcome)
+    for outcome in metrics.RETIREMENT_OUTCOMES
+}
 
 _handlers: dict[str, Callable[[str | None], None]] = {}
 
@@ -90,7 +93,7 @@ class _Local:
         handler = _handlers.get(topic)
         if handler is not None:
             handler(key)
-        counts["applied"] += 1
+        outcomes["applied"].inc()
 
     def drop_all(self) -> None:
         self.current = next(self.generation)
@@ -98,7 +101,7 @@ class _Local:
             handler(None)
 
     def retire(self, topic: str, key: str) -> None:
-        counts["retired"] += 1
+        outcomes["retired"].inc()
         self.apply(topic, key)
 
 
@@ -145,7 +148,7 @@ class _Subscribed(_Local):
         )
         try:
             receivers = client.publish(channel(), message)
-            counts["retired"] += 1
+            outcomes["retired"].inc()
             deadline = time.monotonic() + ACK_TIMEOUT
             confirmed = 0
             while confirmed < receivers and (left := deadline - time.monotonic()) > 0:
@@ -158,14 +161,14 @@ class _Subscribed(_Local):
             # that long before answering leaves none of them trusting its cache. One that still
             # reaches it keeps its cache until the entry's own age runs out (the cache's owner
             # bounds it).
-            counts["publish_failed"] += 1
+            outcomes["publish_failed"].inc()
             logger.error("retiring %s:%s: Redis unreachable (%s)", topic, key, error)
             time.sleep(max(0.0, started + LEASE - time.monotonic()))
             return
         finally:
             client.close()
         if confirmed < receivers:
-            counts["unconfirmed"] += receivers - confirmed
+            outcomes["unconfirmed"].inc(receivers - confirmed)
             logger.warning(
                 "retiring %s:%s: %d of %d processes did not confirm within %.1f s",
                 topic,
@@ -206,7 +209,7 @@ class _Subscribed(_Local):
                         self.heard_at = time.monotonic()
             except (redis.RedisError, OSError) as error:
                 if self.subscribed:
-                    counts["lease_lost"] += 1
+                    outcomes["lease_lost"].inc()
                     logger.warning("invalidation: subscription lost (%s)", error)
                 self.subscribed = False
                 self.stopped.wait(backoff)

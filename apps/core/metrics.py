@@ -57,6 +57,16 @@ SUBSCRIPTION_NOTICES = Counter(
 )
 NOTICE_OUTCOMES = ("published", "publish_failed", "received", "listener_lost", "read_failed")
 
+CACHE_RETIREMENTS = Counter(
+    "shop_cache_retirements_total",
+    "Retirements of what web processes keep (apps/core/invalidation.py: Bearer sessions), by "
+    "outcome: retired (sent), applied (in this process), unconfirmed (a process did not confirm "
+    "in time), publish_failed (Redis unreachable), lease_lost (a process stopped trusting its "
+    "cache: its subscription broke).",
+    ["outcome"],
+)
+RETIREMENT_OUTCOMES = ("retired", "applied", "unconfirmed", "publish_failed", "lease_lost")
+
 ORDER_STATUS_TRANSITIONS = Counter(
     "shop_order_status_transitions_total",
     "Orders moved from one status to another, counted once committed; placements come from `none`.",
@@ -97,5 +107,7 @@ for _limit in REFUSAL_LIMITS:
     REFUSALS.labels(limit=_limit)
 for _outcome in NOTICE_OUTCOMES:
     SUBSCRIPTION_NOTICES.labels(outcome=_outcome)
+for _outcome in RETIREMENT_OUTCOMES:
+    CACHE_RETIREMENTS.labels(outcome=_outcome)
 for _from, _to in ORDER_TRANSITIONS:
     ORDER_STATUS_TRANSITIONS.labels(from_status=_from, to_status=_to)
