@@ -309,10 +309,9 @@ class _ShapeBuilder:
         self.derived.append((key, derive))
 
     def shape(self) -> Shape:
-        picks = tuple(self.picks)
         return Shape(
             keys=tuple(self.keys),
-            pick=lambda row: tuple([row[at] for at in picks]),
+            columns=tuple(self.picks),
             converted=tuple(self.converted),
             derived=tuple(self.derived),
         )

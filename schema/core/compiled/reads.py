@@ -12,8 +12,10 @@ covers) raises, and the normal path answers instead.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any, Protocol
 
@@ -110,9 +112,16 @@ class Shape:
     something else than the column's value, or derived from other reads."""
 
     keys: tuple[str, ...]
-    pick: Callable[[tuple], tuple]  # each key's column (a placeholder for derived keys)
+    columns: tuple[int, ...]  # each key's column (any one, a placeholder, for derived keys)
     converted: tuple[tuple[str, Callable[[Any], Any]], ...]
     derived: tuple[tuple[str, Derive], ...]
+
+    @functools.cached_property
+    def pick(self) -> Callable[[tuple], tuple]:
+        if len(self.columns) == 1:
+            (at,) = self.columns
+            return lambda row: (row[at],)
+        return itemgetter(*self.columns)
 
     def build(self, row: tuple, loaded: Loaded) -> dict[str, Any]:
         built = dict(zip(self.keys, self.pick(row), strict=True))
