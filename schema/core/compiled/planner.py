@@ -90,6 +90,7 @@ from schema.core.limits import (
 )
 from schema.core.nodes import NodeQueries
 from schema.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from schema.core.trusted_documents import sha256_of
 
 BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})
@@ -153,7 +154,7 @@ def compile_operation(schema: Any, body: str) -> OperationPlan:
         for d in document.definitions
         if d.kind == "fragment_definition"
     }
-    planner = _Planner(schema, graphql_schema, fragments, operation)
+    planner = _Planner(schema, graphql_schema, fragments, operation, sha256_of(body))
     root_type = graphql_schema.query_type
     collected = collect_fields(
         graphql_schema, fragments, planner.variables, root_type, operation
@@ -310,12 +311,14 @@ class _ShapeBuilder:
         self.derived.append((key, derive))
 
     def shape(self) -> Shape:
-        return Shape(
+        shape = Shape(
             keys=tuple(self.keys),
             columns=tuple(self.picks),
             converted=tuple(self.converted),
             derived=tuple(self.derived),
         )
+        shape.build  # noqa: B018 (compiled now, at start-up, not by a first request)
+        return shape
 
 
 class _Planner:
@@ -325,8 +328,10 @@ class _Planner:
         graphql_schema: GraphQLSchema,
         fragments: dict[str, FragmentDetails],
         operation: OperationDefinitionNode,
+        document_id: str,
     ) -> None:
         self.schema = schema
+        self.document_id = document_id
         self.graphql_schema = graphql_schema
         self.fragments = fragments
         self.operation = operation
@@ -566,6 +571,7 @@ class _Planner:
         for detail in details:
             if any(argument.name.value in ("last", "before") for argument in detail.node.arguments):
                 raise NotCompilable("paging backwards")
+        node: FieldNode = details[0].node
         connection_type = _object_type(field_def)
         origin = connection_type.extensions[BACKREF].origin
         cache = getattr(origin, "cached_page", None) if related_id is None else None
@@ -631,7 +637,8 @@ class _Planner:
             ),
             related_id=related_id,
             cache=cache,
-            cache_scope=f"{self.name}:{details[0].node.name.value}",
+            # The document and the field's response key: what the cached bytes hold.
+            cache_scope=f"{self.document_id}:{(node.alias or node.name).value}",
         )
 
     def nested_connection(
