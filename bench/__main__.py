@@ -7,6 +7,10 @@
    `Catalog(first: 1)`'s (bench/views.py).
 3. Checks that each baseline's body equals GraphQL's, counts SQL per request in-process,
    then loads each operation and its baseline in interleaved rounds (A B A B ...) with wrk.
+   Operations go as production clients send them: trusted documents by id (`documentId`),
+   answered by their compiled plans (`schema/core/compiled/`); only `AdminUsers (last 20)`,
+   paging backwards, is no trusted document and is sent as text. With `--executed`, each
+   also goes to a second server with GRAPHQL_COMPILED_OPERATIONS=false, in the same rounds.
 4. Prints a markdown table and writes it into bench/RESULTS.md, in the block of its data size
    (one per `--users`; the rest of the file is kept), with the date, the machine and the
    ratios to the baseline.
@@ -55,6 +59,7 @@ class Operation:
     variables: dict
     token: str | None
     path: str = "/graphql/"
+    port: int | None = None  # the second server's (--executed); None: the main server's
     body: bytes = b""
     sql: int | None = None
     bytes: int | None = None
@@ -80,6 +85,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--only", help="Comma-separated contract operation names to run.")
+    parser.add_argument(
+        "--executed",
+        action="store_true",
+        help="Also run each operation on a second server (port + 1) with "
+        "GRAPHQL_COMPILED_OPERATIONS=false: compiled and executed in the same sitting.",
+    )
     parser.add_argument(
         "--profile",
         type=int,
@@ -154,11 +165,14 @@ def prepare_data(args: argparse.Namespace) -> tuple[int, float | None]:
     return users, seeded
 
 
-def operations(only: set[str] | None) -> tuple[list[Operation], list[Operation]]:
+def operations(
+    only: set[str] | None, executed_port: int | None = None
+) -> tuple[list[Operation], list[Operation]]:
     from apps.orders.models import Order
     from apps.users.models import User
     from apps.users.tokens import token_obtain
     from schema.core.operations import operation
+    from schema.core.trusted_documents import sha256_of
 
     admin = token_obtain(email=ADMIN[0], password=ADMIN[1], client_address="127.0.0.1").access_token
     user = token_obtain(email=USER[0], password=USER[1], client_address="127.0.0.1").access_token
@@ -183,22 +197,36 @@ def operations(only: set[str] | None) -> tuple[list[Operation], list[Operation]]
             {"first": 20, "after": middle_user_cursor()},
             admin,
         ),
+        Operation(
+            "AdminUsers (the last 20, by cursor)",
+            "AdminUsers",
+            {"first": 20, "after": last_page_cursor(20)},
+            admin,
+        ),
         Operation("AdminUsers (last 20)", "AdminUsers", {"last": 20}, admin),
     ]
     if only:
         ops = [op for op in ops if op.name in only]
+    if executed_port is not None:
+        ops += [
+            Operation(f"{op.label} (executed)", op.name, op.variables, op.token, port=executed_port)
+            for op in ops
+        ]
     for op in ops:
         document = operation(op.name)
         if "last" in op.variables:
             document = from_the_end(document)
-        op.body = json.dumps({"query": document, "variables": op.variables}).encode()
+            op.body = json.dumps({"query": document, "variables": op.variables}).encode()
+        else:  # as a production client sends a trusted document: its id
+            document_id = f"sha256:{sha256_of(document)}"
+            op.body = json.dumps({"documentId": document_id, "variables": op.variables}).encode()
     nested = Operation("Baseline: plain view (AdminUsersWithOrders 50/10)", "", {}, admin)
     nested.path = BASELINE_PATH
     catalog = Operation("Baseline: plain view (Catalog first 1, cached)", "", {}, None)
     catalog.path = CATALOG_BASELINE_PATH
     for op in ops:
-        op.same_answer = op.label in ("AdminUsersWithOrders (50/10)", "Catalog (first 1)")
-        op.baseline = catalog if op.label == "Catalog (first 1)" else nested
+        op.same_answer = op.label.startswith(("AdminUsersWithOrders (50/10)", "Catalog (first 1)"))
+        op.baseline = catalog if op.label.startswith("Catalog (first 1)") else nested
         op.baseline.body = op.body if op.same_answer else op.baseline.body or b"{}"
     baselines = [b for b in (nested, catalog) if any(op.baseline is b for op in ops)]
     return baselines, ops
@@ -217,6 +245,20 @@ def middle_user_cursor() -> str:
     return to_base64(DjangoCursorEdge.CURSOR_PREFIX, values)
 
 
+def last_page_cursor(size: int) -> str:
+    """The cursor after which `AdminUsers`' last `size` users come (a trusted document's way
+    to the last page)."""
+    from strawberry.relay import to_base64
+    from strawberry_django.relay.cursor_connection import DjangoCursorEdge
+
+    from apps.users.models import User
+
+    before = User.objects.order_by("-date_joined", "-pk")[User.objects.count() - size - 1]
+    joined = User._meta.get_field("date_joined").value_to_string(before)
+    values = json.dumps([joined, str(before.pk)], separators=(",", ":"))
+    return to_base64(DjangoCursorEdge.CURSOR_PREFIX, values)
+
+
 def from_the_end(document: str) -> str:
     """`AdminUsers` paging backwards: `last`/`before` in place of `first`/`after`."""
     for forwards, backwards in (("first", "last"), ("after", "before")):
@@ -231,15 +273,16 @@ def from_the_end(document: str) -> str:
 def count_sql(ops: list[Operation]) -> None:
     """Statements per request, whole request (Bearer auth included), measured in-process."""
     from django.db import connection
-    from django.test import Client
+    from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext
 
     for op in ops:
         headers = {"HTTP_AUTHORIZATION": f"Bearer {op.token}"} if op.token else {}
         client = Client(HTTP_HOST="127.0.0.1", **headers)
-        client.post(op.path, op.body, content_type="application/json")  # warm caches
-        with CaptureQueriesContext(connection) as queries:
-            response = client.post(op.path, op.body, content_type="application/json")
+        with override_settings(GRAPHQL_COMPILED_OPERATIONS=op.port is None):
+            client.post(op.path, op.body, content_type="application/json")  # warm caches
+            with CaptureQueriesContext(connection) as queries:
+                response = client.post(op.path, op.body, content_type="application/json")
         assert response.status_code == 200, response.content[:500]
         op.sql = len(queries)
 
@@ -248,9 +291,8 @@ def post(port: int, op: Operation) -> bytes:
     headers = {"Content-Type": "application/json"}
     if op.token:
         headers["Authorization"] = f"Bearer {op.token}"
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{op.path}", data=op.body, headers=headers, method="POST"
-    )
+    url = f"http://127.0.0.1:{op.port or port}{op.path}"
+    request = urllib.request.Request(url, data=op.body, headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.read()
 
@@ -338,7 +380,7 @@ def wrk(port: int, op: Operation, seconds: int, args: argparse.Namespace, tmp: P
         "--latency",
         "-s",
         str(BENCH / "post.lua"),
-        f"http://127.0.0.1:{port}{op.path}",
+        f"http://127.0.0.1:{op.port or port}{op.path}",
     ]
     env = {**os.environ, "BENCH_BODY": str(body), "BENCH_TOKEN": op.token or ""}
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
@@ -580,11 +622,24 @@ def main() -> None:
 
     users, seeded = prepare_data(args)
     cache.clear()  # the bench's own Redis database: no page cached from earlier data
-    baselines, ops = operations(set(args.only.split(",")) if args.only else None)
+    executed_port = args.port + 1 if args.executed else None
+    baselines, ops = operations(set(args.only.split(",")) if args.only else None, executed_port)
     count_sql([*baselines, *ops])
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     print(f"gunicorn ({args.workers} uvicorn workers) on 127.0.0.1:{args.port}; logs in {tmp}")
     server = start_server(env, tmp, args.port, workers=args.workers)
+    executed = None
+    if executed_port is not None:
+        (tmp / "executed").mkdir()
+        executed_env = {**env, "BIND": f"127.0.0.1:{executed_port}"}
+        executed_env["GRAPHQL_COMPILED_OPERATIONS"] = "false"
+        try:
+            executed = start_server(
+                executed_env, tmp / "executed", executed_port, workers=args.workers
+            )
+        except BaseException:
+            stop_server(server)
+            raise
     equality: dict[str, str] = {}
     try:
         for op in [*baselines, *ops]:
@@ -622,6 +677,8 @@ def main() -> None:
             profile_text = profile(server, args.port, ops[0], args.profile, args, tmp)
     finally:
         stop_server(server)
+        if executed is not None:
+            stop_server(executed)
 
     info = machine()
     result = table(baselines, ops)
@@ -641,6 +698,13 @@ def main() -> None:
         f"PostgreSQL `{args.database}`, Redis cache. Load: {info['wrk']}, {args.threads} thread, "
         f"{args.connections} connections, {args.rounds} rounds x {args.duration} s per side, "
         "baseline and operation interleaved (A B A B ...).",
+        "- Operations sent by id (`documentId`), answered by their compiled plans, except "
+        "`AdminUsers (last 20)` (paging backwards: no trusted document, sent as text)"
+        + (
+            "; `(executed)`: the same on a second server, GRAPHQL_COMPILED_OPERATIONS=false."
+            if args.executed
+            else "."
+        ),
         *(f"- {label} vs its baseline: {verdict}." for label, verdict in equality.items()),
         "- req/s, p50, p99: medians over the rounds. Ratios: median over rounds of the operation's "
         "value divided by the baseline round run just before it. SQL/request: whole request "

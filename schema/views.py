@@ -13,7 +13,7 @@ from strawberry.types import ExecutionResult
 
 from apps.core.request_id import current_request_id
 from schema import graphiql
-from schema.core import persisted_queries, transport, trusted_documents
+from schema.core import compiled, persisted_queries, transport, trusted_documents
 from schema.core.client_address import client_address_of_request
 from schema.core.compat import CannotGetOperationTypeError, HTTPException, InvalidOperationTypeError
 from schema.core.context import Context
@@ -36,8 +36,10 @@ def _check_csrf(request) -> None:
 logger = logging.getLogger("schema.core.errors")
 
 
-def _retry_after(response_data: dict | list[dict]) -> int | None:
+def _retry_after(response_data: dict | list[dict] | bytes) -> int | None:
     """The longest `extensions.retryAfter` among the errors of a response (a batch too)."""
+    if isinstance(response_data, bytes):
+        return None  # a compiled operation's answer: data, no errors
     results = response_data if isinstance(response_data, list) else [response_data]
     waits = [
         error["extensions"]["retryAfter"]
@@ -51,13 +53,20 @@ def _retry_after(response_data: dict | list[dict]) -> int | None:
 @method_decorator(csrf_exempt, name="dispatch")
 class ApiGraphQLView(GraphQLView):
     """GraphQL over HTTP at /graphql/; GraphiQL where settings enable it; trusted documents and
-    Apollo's automatic persisted queries (`schema.core.persisted_queries`) over POST and GET."""
+    Apollo's automatic persisted queries (`schema.core.persisted_queries`) over POST and GET;
+    the manifest's queries answered by their compiled plans (`schema.core.compiled`)."""
+
+    compiled_operations: compiled.CompiledOperations | None = None
 
     @classmethod
     def from_settings(cls, schema):
         trusted_documents.manifest()  # read at start-up: a broken one stops the process here
         trusted_documents.operation_names()
-        return cls.as_view(schema=schema, graphql_ide="graphiql" if settings.GRAPHIQL else None)
+        return cls.as_view(
+            schema=schema,
+            graphql_ide="graphiql" if settings.GRAPHIQL else None,
+            compiled_operations=compiled.CompiledOperations(schema),
+        )
 
     def dispatch(self, request, *args, **kwargs):
         # strawberry answers its own refusals in plain text; every answer here is JSON.
@@ -91,6 +100,11 @@ class ApiGraphQLView(GraphQLView):
             response["Retry-After"] = str(retry_after)
         return response
 
+    def encode_json(self, data):
+        if isinstance(data, bytes):  # a compiled operation's answer, encoded as this would
+            return data
+        return super().encode_json(data)
+
     def render_graphql_ide(self, request):
         return graphiql.page(request)
 
@@ -109,6 +123,9 @@ class ApiGraphQLView(GraphQLView):
         )
 
     def process_result(self, request, result):
+        if isinstance(result, compiled.CompiledResult):
+            request.graphql_result_code = "OK"
+            return result.body
         response = super().process_result(request, result)
         errors = response.get("errors") or []
         for index, error in enumerate(errors):
@@ -147,6 +164,20 @@ class ApiGraphQLView(GraphQLView):
             # A bad token never falls back to anonymous: nothing of the operation runs.
             error = GraphQLError(request.auth_error, extensions={"code": ErrorCode.UNAUTHENTICATED})
             return ExecutionResult(data=None, errors=[error])
+        # A trusted query's compiled plan answers, unless it leaves the request to execution.
+        if (
+            self.compiled_operations is not None
+            and resolved.register_as is None
+            and compiled.enabled()
+            and (
+                answer := self.compiled_operations.answer(
+                    resolved.query, request_data.variables, request_data.operation_name, context
+                )
+            )
+        ):
+            request.graphql_operation_name = answer.operation_name
+            request.graphql_operation_type = "query"
+            return answer
         try:
             # strawberry's execute_single, with our operation types per method (its own also
             # let subscriptions through over GET and POST) and our refusals.

@@ -223,6 +223,10 @@ if GRAPHQL_TRUSTED_DOCUMENTS not in ("off", "prefer", "only"):
 # field through graphql-core's resolvers. The answers are the same either way.
 GRAPHQL_PLANNED_EXECUTOR = env.bool("GRAPHQL_PLANNED_EXECUTOR", default=True)
 
+# The manifest's query operations answered by plans compiled at start-up, without executing
+# GraphQL (schema/core/compiled/); off: every request executes. The answers are the same bytes.
+GRAPHQL_COMPILED_OPERATIONS = env.bool("GRAPHQL_COMPILED_OPERATIONS", default=True)
+
 STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,
     "TYPE_DESCRIPTION_FROM_MODEL_DOCSTRING": True,

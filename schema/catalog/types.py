@@ -1,7 +1,8 @@
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 import strawberry_django
@@ -14,6 +15,8 @@ from apps.catalog import models, selectors
 from schema.core.compat import in_async_context, resolve_edge_class
 from schema.core.context import Info
 from schema.core.pagination import selects
+
+T = TypeVar("T")
 
 
 @strawberry_django.type(models.Product, name="Product")
@@ -66,6 +69,12 @@ class ProductConnection(DjangoCursorConnection[ProductType]):
         return super().total_count()
 
     @classmethod
+    def cached_page(cls, key: str, load: Callable[[], T]) -> T:
+        """A root page by its key, cached until the next change to any product: this
+        connection's cache, and the compiled operations' (`schema.core.compiled`)."""
+        return selectors.product_list_cached(key=key, load=load)
+
+    @classmethod
     def resolve_connection(cls, nodes: Any, *, info: Info, **kwargs: Any) -> Any:
         if info.path.prev is not None or not isinstance(nodes, QuerySet) or in_async_context():
             # Only the root list, resolved synchronously, is cached: a nested one would also
@@ -94,7 +103,7 @@ class ProductConnection(DjangoCursorConnection[ProductType]):
                 ),
             )
 
-        page = selectors.product_list_cached(key=key, load=load)
+        page = cls.cached_page(key, load)
         edge_class = resolve_edge_class(cls)
         return cls(
             edges=[edge_class(cursor=cursor, node=node) for cursor, node in page.edges],

@@ -22,6 +22,11 @@ What each use replaces:
   contract's page sizes and cursor checks on the one function both the connection and the
   optimizer call (neither offers a hook; the optimizer recognises `DjangoCursorConnection`
   by identity, so a subclass would lose nested prefetching).
+- strawberry's argument conversion (`convert_arguments`), strawberry-django's way of running a
+  type's `get_queryset` once (`run_type_get_queryset`), its cursor values
+  (`OrderedCollectionCursor`, `_extract_expression_value`) and the connection's default
+  resolver: the compiled operations (`schema.core.compiled`) build the same querysets and
+  cursors as the connections, without executing.
 - `describe_library_types`: `Ordering` and `PageInfo` have no option for descriptions.
 - graphql-core's message texts (`TOO_MANY_TOKENS` ...): the only way to tell a refused
   variable or a token limit from other errors (`schema.core.errors`); strawberry's depth and
@@ -61,7 +66,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.arguments import StrawberryArgument, convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
@@ -73,14 +78,18 @@ from strawberry_django.fields.field import StrawberryDjangoField
 from strawberry_django.optimizer import is_optimized_by_prefetching
 from strawberry_django.ordering import Ordering
 from strawberry_django.pagination import apply_window_pagination, remove_window_pagination
-from strawberry_django.queryset import get_queryset_config
+from strawberry_django.queryset import get_queryset_config, run_type_get_queryset
 from strawberry_django.relay import cursor_connection
 from strawberry_django.relay.cursor_connection import (
     DjangoCursorConnection,
     DjangoCursorEdge,
+    OrderedCollectionCursor,
     OrderingDescriptor,
     annotate_ordering_fields,
     build_tuple_compare,
+)
+from strawberry_django.relay.cursor_connection import (
+    _extract_expression_value as cursor_value,
 )
 from strawberry_django.relay.utils import resolve_edge_class, resolve_model_id
 from strawberry_django.utils.typing import get_django_definition
@@ -144,6 +153,8 @@ OVERRIDDEN: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("parse_http_body", ("request",)),
         ("execute_single", ("request", "request_adapter", "sub_response", "context")),
         ("create_response", ("response_data", "sub_response")),
+        ("encode_json", ("data",)),
+        ("process_result", ("request", "result")),
         ("should_render_graphql_ide", ("request",)),
     ],
     "strawberry.http.async_base_view.AsyncBaseHTTPView": [
@@ -181,6 +192,15 @@ def patch_pagination(
     cursor_connection.should_resolve_list_connection_edges = should_resolve_edges
     DjangoCursorConnection.resolve_connection = classmethod(resolve_connection)
     return library_resolve_connection
+
+
+def is_default_connection_resolver(field: StrawberryDjangoField) -> bool:
+    """Whether a connection field reads its model's rows (or its parent's related rows) itself,
+    as strawberry-django's connection extension makes it when no resolver is given."""
+    resolver = field.base_resolver
+    return resolver is not None and resolver.wrapped_func.__qualname__ == (
+        "StrawberryDjangoConnectionExtension.apply.<locals>.default_resolver"
+    )
 
 
 def describe_library_types(
@@ -225,6 +245,7 @@ __all__ = [
     "ModelProperty",
     "NameConverter",
     "OperationType",
+    "OrderedCollectionCursor",
     "OrderingDescriptor",
     "StrawberryArgument",
     "StrawberryDjangoField",
@@ -237,16 +258,20 @@ __all__ = [
     "build_tuple_compare",
     "collect_fields",
     "collect_subfields",
+    "convert_arguments",
+    "cursor_value",
     "gather_with_cancel",
     "get_django_definition",
     "get_object_definition",
     "get_queryset_config",
     "in_async_context",
+    "is_default_connection_resolver",
     "is_optimized_by_prefetching",
     "remove_window_pagination",
     "resolve_awaitable",
     "resolve_edge_class",
     "resolve_model_id",
+    "run_type_get_queryset",
     "to_camel_case",
     "to_nodes",
 ]

@@ -128,14 +128,24 @@ def _prefetched_list_getter(
     return prefetched
 
 
-def _node_id_getter(origin: type, type_name: str) -> Getter | None:
+def is_stock_node_id(origin: type, field: StrawberryField) -> bool:
+    """Whether `field` is `Node.id` of a type that keeps strawberry's own id resolution: the
+    global id of the type's name and the row's `resolve_id_attr()` (also read by
+    `schema.core.compiled`)."""
+    resolver = field.base_resolver
+    return (
+        resolver is not None
+        and getattr(resolver.wrapped_func, "__func__", None)
+        is _NODE_ID_RESOLVER.wrapped_func.__func__
+        and issubclass(origin, relay.Node)
+        and getattr(origin.resolve_id, "__func__", None) in _STOCK_RESOLVE_ID
+        and origin.resolve_typename.__func__ is relay.Node.resolve_typename.__func__
+    )
+
+
+def _node_id_getter(origin: type, type_name: str) -> Getter:
     """`Node.id` as strawberry resolves it, for types that keep the stock id resolution."""
     resolve_id = origin.resolve_id
-    if (
-        getattr(resolve_id, "__func__", None) not in _STOCK_RESOLVE_ID
-        or origin.resolve_typename.__func__ is not relay.Node.resolve_typename.__func__
-    ):
-        return None
 
     def node_id(row: Any) -> relay.GlobalID:
         value = resolve_id(row, info=None)
@@ -156,11 +166,8 @@ def _getter(
     if field_def.args or field.extensions or getattr(field, "permission_classes", None):
         return None
     origin = type_definition.origin
-    resolver = field.base_resolver
-    if resolver is not None:
-        if getattr(
-            resolver.wrapped_func, "__func__", None
-        ) is _NODE_ID_RESOLVER.wrapped_func.__func__ and issubclass(origin, relay.Node):
+    if field.base_resolver is not None:
+        if is_stock_node_id(origin, field):
             return _node_id_getter(origin, parent_type.name)
         return None
     if type(field) is StrawberryField and field.default_resolver is getattr:

@@ -13,13 +13,14 @@ NUL = "\x00"
 MESSAGE = "Text may not contain NUL (\\u0000) characters."
 
 
-def _contains_nul(value: object) -> bool:
+def contains_nul(value: object) -> bool:
+    """Whether a (JSON) value holds NUL in any of its strings."""
     if isinstance(value, str):
         return NUL in value
     if isinstance(value, dict):
-        return any(_contains_nul(v) for v in value.values())
+        return any(contains_nul(v) for v in value.values())
     if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
+        return any(contains_nul(v) for v in value)
     return False
 
 
@@ -32,7 +33,7 @@ class _FindNul(Visitor):
 
 
 @lru_cache(maxsize=1024)
-def _has_nul_literal(document: DocumentNode) -> bool:
+def has_nul_literal(document: DocumentNode) -> bool:
     """Once per parsed document (documents are cached), not once per request."""
     finder = _FindNul()
     visit(document, finder)
@@ -45,9 +46,7 @@ class RefuseNulCharacters(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        if (document is not None and _has_nul_literal(document)) or _contains_nul(
-            context.variables
-        ):
+        if (document is not None and has_nul_literal(document)) or contains_nul(context.variables):
             error = GraphQLError(
                 MESSAGE, extensions={"code": ErrorCode.BAD_USER_INPUT.value, "fields": {}}
             )

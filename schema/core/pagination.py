@@ -142,6 +142,34 @@ def apply_cursor_pagination(
     max_results: int | None,
 ) -> tuple[QuerySet, list[OrderingDescriptor]]:
     del max_results  # the library's signature; the contract's sizes apply everywhere
+    return paginate(
+        qs,
+        related_field_id=related_field_id,
+        before=before,
+        after=after,
+        first=first,
+        last=last,
+        counts_whole_list=(
+            related_field_id is not None and bool(after or before) and selects(info, {"totalCount"})
+        ),
+    )
+
+
+def paginate(
+    qs: QuerySet,
+    *,
+    related_field_id: str | None = None,
+    before: str | None,
+    after: str | None,
+    first: int | None,
+    last: int | None,
+    counts_whole_list: bool = False,
+) -> tuple[QuerySet, list[OrderingDescriptor]]:
+    """The page of `qs` (one more row each way than asked, telling whether more follow), and
+    the descriptors of its ordering; one window per parent for a nested list
+    (`related_field_id`), whose rows then carry the list's total count when
+    `counts_whole_list`. Shared by the connections and the compiled operations
+    (`schema.core.compiled`)."""
     validate_page_size(first=first, last=last)
     if first is None and last is None:
         first = DEFAULT_PAGE_SIZE
@@ -172,7 +200,7 @@ def apply_cursor_pagination(
         qs = qs[:limit]
     else:
         qs = apply_window_pagination(qs, related_field_id=related_field_id, limit=limit)
-        if (after or before) and selects(info, {"totalCount"}):
+        if (after or before) and counts_whole_list:
             # The window's count only sees the rows past the cursor.
             qs = qs.annotate(**{TOTAL_COUNT_ANNOTATION: _total_count_over(uncut, related_field_id)})
 

@@ -10,7 +10,9 @@ CENT = Decimal("0.01")
 
 
 def serialize_money(value: Decimal | int | str) -> str:
-    return f"{Decimal(value).quantize(CENT):f}"
+    if type(value) is not Decimal:
+        value = Decimal(value)
+    return f"{value.quantize(CENT):f}"
 
 
 def parse_money(value: object) -> Decimal:

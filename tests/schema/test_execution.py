@@ -35,6 +35,13 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def executed(settings):
+    """Every query executes here: compiled operations (tests/schema/test_compiled.py) would
+    answer the contract's queries without the executor under test."""
+    settings.GRAPHQL_COMPILED_OPERATIONS = False
+
+
 @pytest.fixture
 def shop():
     products = [ProductFactory(price=Decimal("2.50") * (n + 1)) for n in range(4)]
