@@ -163,6 +163,25 @@ class BoundedRequestBodyWSGI:
         return self.app(environ, start_response)
 
 
+class HeadWithoutBodyWSGI:
+    """WSGI: the answer to a HEAD request goes without its body (its headers are GET's).
+
+    Django's views answer HEAD with the body GET would have; the WSGI server must not send it,
+    and gunicorn, dropping it, logs a warning for every such request.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        result = self.app(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "HEAD":
+            return result
+        if hasattr(result, "close"):
+            result.close()
+        return []
+
+
 class RequestTimingMiddleware:
     """Sets `X-Request-ID` and `X-Request-Duration`; logs method, path, operation, status, time."""
 

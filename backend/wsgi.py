@@ -11,7 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.development")
 
 django_application = get_wsgi_application()
 
-from backend.middleware import BoundedRequestBodyWSGI  # noqa: E402
+from backend.middleware import BoundedRequestBodyWSGI, HeadWithoutBodyWSGI  # noqa: E402
 
-# Django reads a chunked body as empty: read here, at most 100 KB + 1 byte (MAX_REQUEST_BODY_SIZE).
-application = BoundedRequestBodyWSGI(django_application)
+# Django reads a chunked body as empty: read here, at most MAX_REQUEST_BODY_SIZE + 1 bytes;
+# and HEAD is answered without a body.
+application = HeadWithoutBodyWSGI(BoundedRequestBodyWSGI(django_application))

@@ -464,7 +464,10 @@ def wrk(
     env = {**os.environ, "BENCH_BODY": str(body), "BENCH_TOKEN": op.token or ""}
     workers = workers_of(server.pid) if server else []
     before = cpu_seconds(workers)
-    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"wrk failed ({done.returncode}) on {op.label}: {done.stderr or done.stdout}")
+    out = done.stdout
     cpu = [b - a for a, b in zip(before, cpu_seconds(workers), strict=True)]
     latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s|m))\s*$", out, re.M))
 
