@@ -36,6 +36,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -434,6 +435,10 @@ def cpu_seconds(pids: list[int]) -> list[float]:
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
+class LoadFailed(Exception):
+    """wrk could not load the server (it refused connections)."""
+
+
 def wrk(
     port: int,
     op: Operation,
@@ -466,7 +471,9 @@ def wrk(
     before = cpu_seconds(workers)
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        sys.exit(f"wrk failed ({done.returncode}) on {op.label}: {done.stderr or done.stdout}")
+        raise LoadFailed(
+            f"wrk failed ({done.returncode}) on {op.label}: {done.stderr or done.stdout}"
+        )
     out = done.stdout
     cpu = [b - a for a, b in zip(before, cpu_seconds(workers), strict=True)]
     latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s|m))\s*$", out, re.M))
@@ -765,9 +772,9 @@ def main() -> None:
     ports = {name: args.port + i for i, name in enumerate([BARE, *(s.name for s in args.servings)])}
     print(f"servers on 127.0.0.1: {ports}, {args.workers} workers each; logs in {tmp}")
     servers: dict[str, subprocess.Popen] = {}
-    try:
-        bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
-        servers[BARE] = start_server(
+    bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
+    starts = {
+        BARE: lambda: start_server(
             bare_env,
             tmp,
             ports[BARE],
@@ -776,9 +783,10 @@ def main() -> None:
             config="bench/bare/gunicorn.conf.py",
             log_name="bare.log",
             ready_path="/",
-        )
-        for serving in args.servings:
-            servers[serving.name] = start_server(
+        ),
+        **{
+            serving.name: partial(
+                start_server,
                 env,
                 tmp,
                 ports[serving.name],
@@ -787,37 +795,42 @@ def main() -> None:
                 app=serving.app,
                 log_name=f"{serving.name}.log",
             )
+            for serving in args.servings
+        },
+    }
+    restarts: list[str] = []
+
+    def load(name: str, op: Operation, seconds: int, **options) -> dict:
+        """wrk on one server; a server that was stopped from outside (this machine is shared)
+        is started again and its load run again, once."""
+        port = ports[name]
+        try:
+            return wrk(port, op, seconds, args, tmp, server=servers[name], **options)
+        except LoadFailed:
+            if servers[name].poll() is None:
+                raise
+            restarts.append(f"{name} (exit {servers[name].returncode}) during {op.label}")
+            print(f"  {name} exited ({servers[name].returncode}): started again")
+            servers[name] = starts[name]()
+            return wrk(port, op, seconds, args, tmp, server=servers[name], **options)
+
+    try:
+        for name, start in starts.items():
+            servers[name] = start()
         first = args.servings[0].name
         equality = check_answers(ops, ports[first], ports[BARE])
         for op in ops:  # warm-up: caches, connections, parsed documents
-            wrk(ports[BARE], op, 2, args, tmp, path=op.bare_path)
+            load(BARE, op, 2, path=op.bare_path)
             for serving in args.servings:
-                wrk(ports[serving.name], op, 2, args, tmp)
+                load(serving.name, op, 2)
         for op in ops:
             for n in range(args.rounds):
                 for mode in args.modes:
-                    b = wrk(
-                        ports[BARE],
-                        op,
-                        args.duration,
-                        args,
-                        tmp,
-                        path=op.bare_path,
-                        mode=mode,
-                        server=servers[BARE],
-                    )
+                    b = load(BARE, op, args.duration, path=op.bare_path, mode=mode)
                     op.rounds[(BARE, mode)].append(b)
                     line = f"  {op.label:50} {mode:10} round {n + 1}: bare {b['rps']:7.1f}"
                     for serving in args.servings:
-                        r = wrk(
-                            ports[serving.name],
-                            op,
-                            args.duration,
-                            args,
-                            tmp,
-                            mode=mode,
-                            server=servers[serving.name],
-                        )
+                        r = load(serving.name, op, args.duration, mode=mode)
                         r["bare"] = b
                         op.rounds[(serving.name, mode)].append(r)
                         line += f" | {serving.name} {r['rps']:7.1f}"
@@ -858,6 +871,7 @@ def main() -> None:
         + f"), {args.rounds} rounds x {args.duration} s per side, the bare view and each way "
         "of serving interleaved (A B C A B C ...).",
         *(f"- {label} vs its bare view: {verdict}." for label, verdict in equality.items()),
+        *(f"- Stopped from outside and started again: {restart}." for restart in restarts),
         "- req/s, p50, p99: medians over the rounds. Ratios: median over rounds of the value "
         "divided by the bare round run just before it. CPU ms/request: the workers' CPU time "
         "(/proc, utime + stime) over the requests served; workers' CPU %: each worker's share "

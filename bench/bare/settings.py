@@ -24,7 +24,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
 # One connection per worker, kept: what a plain deployment of a sync view does.
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/shop_bench")
+}
 DATABASES["default"]["CONN_MAX_AGE"] = None
 LOGGING = {
     "version": 1,
