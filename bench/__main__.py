@@ -94,6 +94,9 @@ SERVINGS = {
     ),
 }
 BARE = "bare"
+# No control socket: every gunicorn master on the machine would take the same path
+# (~/.gunicorn/gunicorn.ctl), and a command meant for another reach these.
+QUIET = ("--no-control-socket",)
 
 
 @dataclass
@@ -778,6 +781,7 @@ def main() -> None:
             bare_env,
             tmp,
             ports[BARE],
+            *QUIET,
             workers=args.workers,
             app="bench.bare.wsgi:application",
             config="bench/bare/gunicorn.conf.py",
@@ -791,6 +795,7 @@ def main() -> None:
                 tmp,
                 ports[serving.name],
                 *serving.options,
+                *QUIET,
                 workers=args.workers,
                 app=serving.app,
                 log_name=f"{serving.name}.log",
