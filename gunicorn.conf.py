@@ -1,8 +1,8 @@
 """gunicorn for both of the app's entry points; the application named picks the workers:
 
-- `gunicorn backend.wsgi:application`: HTTP only (the API, the admin, /healthz), served by WSGI
-  workers, the deployment's HTTP service (bench/RESULTS.md, "WSGI or ASGI": two to three
-  times the requests per CPU of the ASGI path for the same answers);
+- `gunicorn backend.wsgi:application`: HTTP only (the API, the admin, /healthz), served by
+  sync workers: the deployment's HTTP service (bench/RESULTS.md, "WSGI or ASGI": about half
+  the CPU per request of the ASGI path for small answers);
 - `gunicorn backend.asgi:application`: WebSockets (subscriptions) and HTTP, served by uvicorn
   workers: the deployment's WebSocket service, or everything in one process.
 
@@ -22,17 +22,16 @@ def served_application(argv: list[str]) -> str:
 
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
+# uvicorn's worker for the ASGI app, minus its reading of X-Forwarded-For: the app does that
+# (TRUSTED_PROXY_COUNT). Sync workers for the WSGI app: one request at a time per worker, on a
+# connection of its own, so requests spread over the workers however clients hold their
+# connections (gthread's and uvicorn's keep-alive connections stay with the worker that
+# accepted them), for the least CPU per request; slow clients are a buffering proxy's to
+# absorb (deploy/nginx/).
 ASGI = served_application(sys.argv[1:]).startswith("backend.asgi:")
-if ASGI:
-    # uvicorn's worker, minus its reading of X-Forwarded-For: the app does that
-    # (TRUSTED_PROXY_COUNT).
-    worker_class = "backend.gunicorn_worker.UvicornWorker"
-else:
-    # Requests are handled one per worker thread, each with the whole of it; keep-alive
-    # connections are held by the worker's poller, not by a thread.
-    worker_class = "gthread"
-    threads = int(os.environ.get("WEB_THREADS", "4"))
-# Each worker holds its own PostgreSQL connections: size the database for workers x threads.
+worker_class = "backend.gunicorn_worker.UvicornWorker" if ASGI else "sync"
+# Each worker holds its own PostgreSQL connections: size the database for workers x requests
+# in flight (one per sync worker; WEB_REQUEST_SLOTS per uvicorn worker).
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = 20

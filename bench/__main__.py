@@ -72,7 +72,8 @@ SERVINGS = {
     "wsgi": Serving(
         "wsgi",
         "backend.wsgi:application",
-        description="as deployed: `gunicorn backend.wsgi:application` (gunicorn.conf.py)",
+        description="as deployed: `gunicorn backend.wsgi:application` (gunicorn.conf.py: sync "
+        "workers)",
     ),
     "asgi": Serving(
         "asgi",
@@ -83,8 +84,8 @@ SERVINGS = {
     "gthread": Serving(
         "gthread",
         "backend.wsgi:application",
-        ("-k", "gthread"),
-        description="`gunicorn backend.wsgi:application -k gthread`",
+        ("-k", "gthread", "--threads", "4"),
+        description="`gunicorn backend.wsgi:application -k gthread --threads 4`",
     ),
     "sync": Serving(
         "sync",

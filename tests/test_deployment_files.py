@@ -156,10 +156,10 @@ def test_gunicorn_serves_the_asgi_app_with_uvicorn_workers(argv):
         ["--bind", "127.0.0.1:9000", "backend.wsgi:application", "--workers", "3"],
     ],
 )
-def test_gunicorn_serves_the_wsgi_app_with_threaded_workers(argv):
+def test_gunicorn_serves_the_wsgi_app_with_sync_workers(argv):
     namespace = gunicorn_config(*argv)
-    assert namespace["worker_class"] == "gthread"
-    assert namespace["threads"] == 4
+    assert namespace["worker_class"] == "sync"
+    assert "threads" not in namespace
     assert namespace["forwarded_allow_ips"] == ""
 
 
