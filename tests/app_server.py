@@ -27,6 +27,7 @@ PRODUCTION = {
     "REDIS_URL": "redis://127.0.0.1:6379/13",  # required by the settings, unused here
     "SECURE_SSL_REDIRECT": "false",
     "MAX_REQUEST_BODY_SIZE": "102400",
+    "CORS_ALLOWED_ORIGINS": "http://allowed.example",
     "LOG_LEVEL": "INFO",
 }
 

@@ -176,3 +176,23 @@ def test_a_query_is_served_with_one_log_line(app_server):
     assert response.json() == {"data": {"__typename": "Query"}}
     (line,) = app_server.log_since(offset)
     assert " status=200 " in json.loads(line)["message"]
+
+
+# --- what the rest of the request path gives, either way it is served -----------------------
+
+
+def test_a_cors_preflight_from_an_allowed_origin_is_answered(app_server):
+    origin = "http://allowed.example"  # CORS_ALLOWED_ORIGINS of tests/app_server.py
+    headers = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+    response = app_server.request("OPTIONS", headers=headers)
+    assert response.status == 200
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    other = app_server.request("OPTIONS", headers=headers | {"Origin": "http://other.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_the_health_check_answers_json_with_a_request_id(app_server):
+    response = app_server.request("GET", "/healthz", headers={"X-Request-ID": "probe-1"})
+    assert set(response.json()) == {"status", "database", "cache", "broker"}
+    assert response.headers["X-Request-ID"] == "probe-1"

@@ -61,7 +61,7 @@ def proxied(start_server, tmp_path) -> Iterator[tuple[int, object, object]]:
         ["nginx", "-p", str(tmp_path), "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        wait_for(lambda: _answers(port), timeout=15, what="nginx")
+        wait_for(lambda: _answers(port), timeout=30, what="nginx")
         yield port, web, websocket
     finally:
         process.terminate()
