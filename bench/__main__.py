@@ -1,5 +1,7 @@
-"""`python -m bench --users 10000`: the API served the production way, loaded with wrk, as a
-share of the bare baseline (bench/bare/) answering the same bytes.
+"""`python -m bench --users 10000`: the API as deployed, loaded with wrk, against a bare view.
+
+Each operation is measured as a share of the bare baseline (bench/bare/), which answers it
+with the same bytes.
 
 1. Creates the database (default `shop_bench` on 127.0.0.1:5432) if missing, migrates it and
    seeds it with `seed_bench --users N` when empty (`--reseed` replaces other data).
