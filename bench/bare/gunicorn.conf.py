@@ -6,7 +6,7 @@ read: the baseline is served the plain way.
 
 import os
 
-bind = os.environ.get("BIND", "127.0.0.1:8766")
+bind = os.environ.get("BIND", "127.0.0.1:8765")
 worker_class = "sync"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 timeout = 30
