@@ -21,4 +21,6 @@ RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app
 USER app
 
 EXPOSE 8000
+# The whole API in one process (the ASGI app); docker-compose.yml runs HTTP as `gunicorn
+# backend.wsgi:application` and WebSockets as this, behind nginx.
 CMD ["gunicorn", "backend.asgi:application"]

@@ -1,6 +1,7 @@
 """Request-scoped plumbing: refusing malformed requests, the request id, one log line each."""
 
 import asyncio
+import io
 import logging
 import time
 
@@ -105,14 +106,18 @@ def _header(scope, name: bytes) -> bytes | None:
 
 def _without_unparsable_content_type(scope):
     content_type = _header(scope, b"content-type")
-    if content_type is None:
+    if content_type is None or _parsable_content_type(content_type.decode("latin-1")):
         return scope
+    headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+    return {**scope, "headers": headers}
+
+
+def _parsable_content_type(value: str) -> bool:
     try:
-        parse_header_parameters(content_type.decode("latin-1"))
+        parse_header_parameters(value)
     except (ValueError, LookupError):
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
-        return {**scope, "headers": headers}
-    return scope
+        return False
+    return True
 
 
 def _replay(body: bytes, receive, *, finished: bool):
@@ -145,6 +150,51 @@ class _StatementCount:
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         return execute(sql, params, many, context)
+
+
+class BoundedRequestBodyWSGI:
+    """WSGI: hands Django a chunked request body as at most `MAX_REQUEST_BODY_SIZE` + 1
+    bytes, with their length.
+
+    Django's WSGI request reads exactly Content-Length bytes, so a body without one (chunked,
+    which gunicorn decodes) would reach the views empty. This reads such a body up to one byte
+    past the limit and declares what it read; `RequestGuardMiddleware` then answers 413 for a
+    body over the limit, as it does for a declared length over it (refused unread). Like
+    `BoundedRequestBody`, it drops a Content-Type header that Django cannot parse (415).
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.limit = settings.MAX_REQUEST_BODY_SIZE
+
+    def __call__(self, environ, start_response):
+        content_type = environ.get("CONTENT_TYPE")
+        if content_type is not None and not _parsable_content_type(content_type):
+            environ = {k: v for k, v in environ.items() if k != "CONTENT_TYPE"}
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and "CONTENT_LENGTH" not in environ:
+            body = environ["wsgi.input"].read(self.limit + 1)
+            environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        return self.app(environ, start_response)
+
+
+class HeadWithoutBodyWSGI:
+    """WSGI: the answer to a HEAD request goes without its body (its headers are GET's).
+
+    Django's views answer HEAD with the body GET would have; the WSGI server must not send it,
+    and gunicorn, dropping it, logs a warning for every such request.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        result = self.app(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "HEAD":
+            return result
+        if hasattr(result, "close"):
+            result.close()
+        return []
 
 
 class RequestTimingMiddleware:

@@ -1,19 +1,25 @@
-"""`python -m bench --users 10000`: the API served the production way, loaded with wrk.
+"""`python -m bench --users 10000`: the API as deployed, loaded with wrk, against a bare view.
+
+Each operation is measured as a share of the bare baseline (bench/bare/), which answers it
+with the same bytes.
 
 1. Creates the database (default `shop_bench` on 127.0.0.1:5432) if missing, migrates it and
    seeds it with `seed_bench --users N` when empty (`--reseed` replaces other data).
-2. Starts gunicorn with uvicorn workers (gunicorn.conf.py) on `bench.settings`: production
-   settings plus the baseline routes, plain views returning `AdminUsersWithOrders`' JSON and
-   `Catalog(first: 1)`'s (bench/views.py).
-3. Checks that each baseline's body equals GraphQL's, counts SQL per request in-process,
-   then loads each operation and its baseline in interleaved rounds (A B A B ...) with wrk.
-   Operations go as production clients send them: trusted documents by id (`documentId`),
-   answered by their compiled plans (`schema/core/compiled/`); only `AdminUsers (last 20)`,
-   paging backwards, is no trusted document and is sent as text. With `--executed`, each
-   also goes to a second server with GRAPHQL_COMPILED_OPERATIONS=false, in the same rounds.
-4. Prints a markdown table and writes it into bench/RESULTS.md, in the block of its data size
-   (one per `--users`; the rest of the file is kept), with the date, the machine and the
-   ratios to the baseline.
+2. Starts the bare baseline (`gunicorn bench.bare.wsgi:application`, sync workers, no
+   middleware, `values()` + orjson) and the API on `bench.settings` (production settings plus
+   the in-stack plain views of bench/views.py) as deployed: `gunicorn backend.wsgi:application`
+   with gunicorn.conf.py. `--serve` serves it other ways too (uvicorn workers, gthread, sync
+   workers; `executed`: as deployed with the compiled plans off), each its own gunicorn, the
+   same number of workers. Operations go as production clients send them: trusted documents
+   by id (`documentId`), answered by their compiled plans (`schema/core/compiled/`); only
+   `AdminUsers (last 20)`, paging backwards, is no trusted document and goes as text.
+3. Checks that each bare answer equals the API's, byte for byte; counts SQL per request
+   in-process; then loads each operation in interleaved rounds with wrk: the bare view, then
+   the API each way it is served (A B C A B C ...), with keep-alive connections and, with
+   `--close`, with `Connection: close` as well. Each gunicorn worker's CPU time is read from
+   /proc before and after each load: CPU per request, and how evenly the workers shared it.
+4. Prints markdown tables and writes them into bench/RESULTS.md, in the block of its data size
+   and ways of serving (the rest of the file is kept), with the date and the machine.
 """
 
 from __future__ import annotations
@@ -32,18 +38,23 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "RESULTS.md"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def markers(users: int) -> tuple[str, str]:
-    """Each data size keeps its own block in RESULTS.md, rewritten by its next run."""
-    return f"<!-- bench:{users}:begin -->", f"<!-- bench:{users}:end -->"
+def markers(users: int, variant: str = "") -> tuple[str, str]:
+    """Each data size (and way of serving, when not the deployed one alone) keeps its own
+    block in RESULTS.md, rewritten by its next run."""
+    key = f"bench:{users}" + (f":{variant}" if variant else "")
+    return f"<!-- {key}:begin -->", f"<!-- {key}:end -->"
 
 
 BASELINE_PATH = "/bench/baseline/admin-users-with-orders"
@@ -52,21 +63,76 @@ ADMIN = ("admin@bench.example", "bench-admin-password")
 USER = ("user0000001@bench.example", "bench-user-password")
 
 
+@dataclass(frozen=True)
+class Serving:
+    """One way of serving the API: gunicorn with gunicorn.conf.py, this app, these options."""
+
+    name: str
+    app: str
+    options: tuple[str, ...] = ()
+    description: str = ""
+    environment: tuple[tuple[str, str], ...] = ()
+
+
+SERVINGS = {
+    "wsgi": Serving(
+        "wsgi",
+        "backend.wsgi:application",
+        description="as deployed: `gunicorn backend.wsgi:application` (gunicorn.conf.py: sync "
+        "workers)",
+    ),
+    "asgi": Serving(
+        "asgi",
+        "backend.asgi:application",
+        description="`gunicorn backend.asgi:application`: uvicorn workers, the sync view in a "
+        "thread (all in one ASGI process, WebSockets included)",
+    ),
+    "gthread": Serving(
+        "gthread",
+        "backend.wsgi:application",
+        ("-k", "gthread", "--threads", "4"),
+        description="`gunicorn backend.wsgi:application -k gthread --threads 4`",
+    ),
+    "sync": Serving(
+        "sync",
+        "backend.wsgi:application",
+        ("-k", "sync"),
+        description="`gunicorn backend.wsgi:application -k sync`",
+    ),
+    "executed": Serving(
+        "executed",
+        "backend.wsgi:application",
+        description="as deployed, with GRAPHQL_COMPILED_OPERATIONS=false: every operation "
+        "executed by GraphQL, none answered by its compiled plan",
+        environment=(("GRAPHQL_COMPILED_OPERATIONS", "false"),),
+    ),
+}
+BARE = "bare"
+# No control socket: every gunicorn master on the machine would take the same path
+# (~/.gunicorn/gunicorn.ctl), and a command meant for another reach these.
+QUIET = ("--no-control-socket",)
+
+
 @dataclass
 class Operation:
     label: str
-    name: str  # the contract operation; "" for the baseline
+    name: str  # the contract operation (its bare view's too)
     variables: dict
     token: str | None
     path: str = "/graphql/"
-    port: int | None = None  # the second server's (--executed); None: the main server's
     body: bytes = b""
     sql: int | None = None
+    bare_sql: int | None = None
     bytes: int | None = None
-    rounds: list[dict] = field(default_factory=list)
-    # The plain view its ratios are taken against; `same_answer`: it answers the same bytes.
-    baseline: Operation | None = None
-    same_answer: bool = False
+    # Per way of serving and connection mode: the rounds, each with the bare round before it.
+    rounds: dict[tuple[str, str], list[dict]] = field(
+        default_factory=lambda: collections.defaultdict(list)
+    )
+    user: int | None = None  # who asks, for the bare view
+
+    @property
+    def bare_path(self) -> str:
+        return f"/bare/{self.name}" + (f"?user={self.user}" if self.user else "")
 
 
 def parse_args() -> argparse.Namespace:
@@ -78,19 +144,26 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="shop_bench", help="Database name (PostgreSQL).")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="Server URL.")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9", help="Cache (cleared).")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--port", type=int, default=8765, help="The first server's; the others take the next."
+    )
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
+    parser.add_argument(
+        "--serve",
+        default="wsgi",
+        help=f"Comma-separated ways to serve the API, among {', '.join(SERVINGS)} "
+        "(default: wsgi, the deployment).",
+    )
+    parser.add_argument(
+        "--close",
+        action="store_true",
+        help="Also load every operation with `Connection: close` (a connection per request).",
+    )
     parser.add_argument("--duration", type=int, default=5, help="Seconds per round.")
     parser.add_argument("--rounds", type=int, default=3, help="Rounds per side (A B A B ...).")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--only", help="Comma-separated contract operation names to run.")
-    parser.add_argument(
-        "--executed",
-        action="store_true",
-        help="Also run each operation on a second server (port + 1) with "
-        "GRAPHQL_COMPILED_OPERATIONS=false: compiled and executed in the same sitting.",
-    )
     parser.add_argument(
         "--profile",
         type=int,
@@ -99,7 +172,10 @@ def parse_args() -> argparse.Namespace:
         help="py-spy one worker for this long under an AdminUsersWithOrders load.",
     )
     parser.add_argument("--no-write", action="store_true", help="Do not update RESULTS.md.")
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.servings = [SERVINGS[name] for name in args.serve.split(",")]
+    args.modes = ["keep-alive", "close"] if args.close else ["keep-alive"]
+    return args
 
 
 def configure_environment(
@@ -165,9 +241,9 @@ def prepare_data(args: argparse.Namespace) -> tuple[int, float | None]:
     return users, seeded
 
 
-def operations(
-    only: set[str] | None, executed_port: int | None = None
-) -> tuple[list[Operation], list[Operation]]:
+def operations(only: set[str] | None) -> list[Operation]:
+    """The contract's operations, deep pages included, and the in-stack plain views (the same
+    answers as two of them, served inside the API's stack)."""
     from apps.orders.models import Order
     from apps.users.models import User
     from apps.users.tokens import token_obtain
@@ -176,7 +252,8 @@ def operations(
 
     admin = token_obtain(email=ADMIN[0], password=ADMIN[1], client_address="127.0.0.1").access_token
     user = token_obtain(email=USER[0], password=USER[1], client_address="127.0.0.1").access_token
-    order = Order.objects.filter(user=User.objects.get(email=USER[0])).order_by("pk").first()
+    user_pk = User.objects.get(email=USER[0]).pk
+    order = Order.objects.filter(user_id=user_pk).order_by("pk").first()
     order_id = base64.b64encode(f"Order:{order.pk}".encode()).decode()
     ops = [
         Operation(
@@ -186,8 +263,8 @@ def operations(
             admin,
         ),
         Operation("Catalog (first 20)", "Catalog", {"first": 20}, None),
-        Operation("MyOrders", "MyOrders", {}, user),
-        Operation("OrderById", "OrderById", {"id": order_id}, user),
+        Operation("MyOrders", "MyOrders", {}, user, user=user_pk),
+        Operation("OrderById", "OrderById", {"id": order_id}, user, user=user_pk),
         Operation("Catalog (first 1)", "Catalog", {"first": 1}, None),
         # Deep pages: each must cost what the first page costs (keyset pagination).
         Operation("AdminUsers (first 20)", "AdminUsers", {"first": 20}, admin),
@@ -197,39 +274,37 @@ def operations(
             {"first": 20, "after": middle_user_cursor()},
             admin,
         ),
-        Operation(
-            "AdminUsers (the last 20, by cursor)",
-            "AdminUsers",
-            {"first": 20, "after": last_page_cursor(20)},
-            admin,
-        ),
         Operation("AdminUsers (last 20)", "AdminUsers", {"last": 20}, admin),
     ]
     if only:
         ops = [op for op in ops if op.name in only]
-    if executed_port is not None:
-        ops += [
-            Operation(f"{op.label} (executed)", op.name, op.variables, op.token, port=executed_port)
-            for op in ops
-        ]
     for op in ops:
         document = operation(op.name)
         if "last" in op.variables:
             document = from_the_end(document)
+        if "last" in op.variables:  # no trusted document pages backwards: sent as text
             op.body = json.dumps({"query": document, "variables": op.variables}).encode()
         else:  # as a production client sends a trusted document: its id
             document_id = f"sha256:{sha256_of(document)}"
             op.body = json.dumps({"documentId": document_id, "variables": op.variables}).encode()
-    nested = Operation("Baseline: plain view (AdminUsersWithOrders 50/10)", "", {}, admin)
-    nested.path = BASELINE_PATH
-    catalog = Operation("Baseline: plain view (Catalog first 1, cached)", "", {}, None)
-    catalog.path = CATALOG_BASELINE_PATH
-    for op in ops:
-        op.same_answer = op.label.startswith(("AdminUsersWithOrders (50/10)", "Catalog (first 1)"))
-        op.baseline = catalog if op.label.startswith("Catalog (first 1)") else nested
-        op.baseline.body = op.body if op.same_answer else op.baseline.body or b"{}"
-    baselines = [b for b in (nested, catalog) if any(op.baseline is b for op in ops)]
-    return baselines, ops
+    in_stack = []
+    by_label = {op.label: op for op in ops}
+    for label, path, of in (
+        (
+            "In-stack plain view (AdminUsersWithOrders 50/10)",
+            BASELINE_PATH,
+            "AdminUsersWithOrders (50/10)",
+        ),
+        (
+            "In-stack plain view (Catalog first 1, cached)",
+            CATALOG_BASELINE_PATH,
+            "Catalog (first 1)",
+        ),
+    ):
+        if op := by_label.get(of):
+            view = Operation(label, op.name, op.variables, op.token, path=path, body=op.body)
+            in_stack.append(view)
+    return ops + in_stack
 
 
 def middle_user_cursor() -> str:
@@ -245,20 +320,6 @@ def middle_user_cursor() -> str:
     return to_base64(DjangoCursorEdge.CURSOR_PREFIX, values)
 
 
-def last_page_cursor(size: int) -> str:
-    """The cursor after which `AdminUsers`' last `size` users come (a trusted document's way
-    to the last page)."""
-    from strawberry.relay import to_base64
-    from strawberry_django.relay.cursor_connection import DjangoCursorEdge
-
-    from apps.users.models import User
-
-    before = User.objects.order_by("-date_joined", "-pk")[User.objects.count() - size - 1]
-    joined = User._meta.get_field("date_joined").value_to_string(before)
-    values = json.dumps([joined, str(before.pk)], separators=(",", ":"))
-    return to_base64(DjangoCursorEdge.CURSOR_PREFIX, values)
-
-
 def from_the_end(document: str) -> str:
     """`AdminUsers` paging backwards: `last`/`before` in place of `first`/`after`."""
     for forwards, backwards in (("first", "last"), ("after", "before")):
@@ -271,51 +332,60 @@ def from_the_end(document: str) -> str:
 
 
 def count_sql(ops: list[Operation]) -> None:
-    """Statements per request, whole request (Bearer auth included), measured in-process."""
+    """Statements per request, whole request (Bearer auth included), measured in-process; and
+    the bare view's, called directly."""
     from django.db import connection
-    from django.test import Client, override_settings
+    from django.test import Client, RequestFactory
     from django.test.utils import CaptureQueriesContext
+
+    from bench.bare.views import VIEWS
 
     for op in ops:
         headers = {"HTTP_AUTHORIZATION": f"Bearer {op.token}"} if op.token else {}
         client = Client(HTTP_HOST="127.0.0.1", **headers)
-        with override_settings(GRAPHQL_COMPILED_OPERATIONS=op.port is None):
-            client.post(op.path, op.body, content_type="application/json")  # warm caches
-            with CaptureQueriesContext(connection) as queries:
-                response = client.post(op.path, op.body, content_type="application/json")
+        client.post(op.path, op.body, content_type="application/json")  # warm caches
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(op.path, op.body, content_type="application/json")
         assert response.status_code == 200, response.content[:500]
         op.sql = len(queries)
+        request = RequestFactory().post(op.bare_path, op.body, content_type="application/json")
+        with CaptureQueriesContext(connection) as queries:
+            VIEWS[op.name](request)
+        op.bare_sql = len(queries)
 
 
-def post(port: int, op: Operation) -> bytes:
+def post(port: int, op: Operation, path: str | None = None) -> bytes:
     headers = {"Content-Type": "application/json"}
     if op.token:
         headers["Authorization"] = f"Bearer {op.token}"
-    url = f"http://127.0.0.1:{op.port or port}{op.path}"
-    request = urllib.request.Request(url, data=op.body, headers=headers, method="POST")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path or op.path}", data=op.body, headers=headers, method="POST"
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.read()
 
 
 def start_server(
-    env: dict[str, str], logs: Path, port: int, *options: str, workers: int = 1
+    env: dict[str, str],
+    logs: Path,
+    port: int,
+    *options: str,
+    workers: int = 1,
+    app: str = "backend.asgi:application",
+    config: str = "gunicorn.conf.py",
+    log_name: str = "gunicorn.log",
+    ready_path: str = "/healthz",
 ) -> subprocess.Popen:
-    """gunicorn as deployed (gunicorn.conf.py, plus `options`), once it answers with
+    """gunicorn serving `app` as deployed (`config`, plus `options`), once it answers with
     `workers` workers; stopped again if it does not, or on Ctrl-C while it starts."""
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             sys.exit(f"Port {port} is taken: pass --port.")
-    log = (logs / "gunicorn.log").open("wb")
+    log = (logs / log_name).open("wb")
     server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "backend.asgi:application",
-            "-c",
-            "gunicorn.conf.py",
-            *options,
-        ],
+        [str(Path(sys.executable).parent / "gunicorn"), app, "-c", config, *options],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={**os.environ, **env, "BIND": f"127.0.0.1:{port}"},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -324,17 +394,19 @@ def start_server(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if server.poll() is not None:
-                sys.exit(f"gunicorn exited: see {logs / 'gunicorn.log'}")
+                sys.exit(f"gunicorn exited: see {logs / log_name}")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready_path}", timeout=2):
                     pass
+            except urllib.error.HTTPError:
+                pass  # it answers
             except OSError:
                 time.sleep(0.3)
                 continue
             if len(workers_of(server.pid)) >= workers:
                 return server
             time.sleep(0.3)
-        sys.exit(f"gunicorn did not answer within 60 s: see {logs / 'gunicorn.log'}")
+        sys.exit(f"gunicorn did not answer within 60 s: see {logs / log_name}")
     except BaseException:
         stop_server(server)
         raise
@@ -352,11 +424,16 @@ def stop_server(server: subprocess.Popen) -> None:
         server.wait(timeout=10)
 
 
+def _stat_fields(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat after the command name (which may hold spaces): field 3 onwards."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def workers_of(master: int) -> list[int]:
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = _stat_fields(stat.parent.name)
         except OSError:
             continue
         if int(fields[1]) == master:
@@ -364,10 +441,38 @@ def workers_of(master: int) -> list[int]:
     return sorted(pids)
 
 
+def cpu_seconds(pids: list[int]) -> list[float]:
+    """Each process's CPU time so far (utime + stime), all its threads included."""
+    seconds = []
+    for pid in pids:
+        try:
+            fields = _stat_fields(pid)
+        except OSError:
+            seconds.append(float("nan"))  # gone: the worker was replaced
+            continue
+        seconds.append((int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return seconds
+
+
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
-def wrk(port: int, op: Operation, seconds: int, args: argparse.Namespace, tmp: Path) -> dict:
+class LoadFailed(Exception):
+    """wrk could not load the server (it refused connections)."""
+
+
+def wrk(
+    port: int,
+    op: Operation,
+    seconds: int,
+    args: argparse.Namespace,
+    tmp: Path,
+    *,
+    path: str | None = None,
+    mode: str = "keep-alive",
+    server: subprocess.Popen | None = None,
+) -> dict:
+    """One load of `op` (on `path`, else its own); with `server`, its workers' CPU too."""
     body = tmp / f"body-{abs(hash(op.body))}.json"
     body.write_bytes(op.body)
     command = [
@@ -380,10 +485,19 @@ def wrk(port: int, op: Operation, seconds: int, args: argparse.Namespace, tmp: P
         "--latency",
         "-s",
         str(BENCH / "post.lua"),
-        f"http://127.0.0.1:{op.port or port}{op.path}",
+        *(["-H", "Connection: close"] if mode == "close" else []),
+        f"http://127.0.0.1:{port}{path or op.path}",
     ]
     env = {**os.environ, "BENCH_BODY": str(body), "BENCH_TOKEN": op.token or ""}
-    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    workers = workers_of(server.pid) if server else []
+    before = cpu_seconds(workers)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise LoadFailed(
+            f"wrk failed ({done.returncode}) on {op.label}: {done.stderr or done.stdout}"
+        )
+    out = done.stdout
+    cpu = [b - a for a, b in zip(before, cpu_seconds(workers), strict=True)]
     latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s|m))\s*$", out, re.M))
 
     def ms(text: str) -> float:
@@ -395,17 +509,34 @@ def wrk(port: int, op: Operation, seconds: int, args: argparse.Namespace, tmp: P
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     ):
         errors += sum(int(n) for n in match.groups())
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": ms(latency["50"]),
         "p99": ms(latency["99"]),
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "requests": requests,
         "errors": errors,
+        "cpu": cpu,
     }
 
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def cpu_summary(rounds: list[dict]) -> tuple[float, str]:
+    """CPU milliseconds per request (all workers), and each worker's share of that CPU, each
+    the median over the rounds (workers by their share, busiest first)."""
+    per_request = median([1000 * sum(r["cpu"]) / max(r["requests"], 1) for r in rounds])
+    shares = [
+        sorted((c / sum(r["cpu"]) for c in r["cpu"]), reverse=True)
+        for r in rounds
+        if r["cpu"] and sum(r["cpu"]) > 0
+    ]
+    if not shares:
+        return per_request, "-"
+    split = "/".join(f"{100 * median(list(column)):.0f}" for column in zip(*shares, strict=True))
+    return per_request, split
 
 
 def profile(
@@ -567,46 +698,81 @@ def machine() -> dict[str, str]:
     }
 
 
-def table(baselines: list[Operation], ops: list[Operation]) -> str:
+def table(ops: list[Operation], servings: list[Serving], mode: str) -> str:
+    """One row per operation and way of serving, the bare view first."""
     head = (
-        "| operation | req/s | p50 ms | p99 ms | SQL/request | response bytes "
-        "| req/s vs baseline | p50 vs baseline | errors |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| operation | served by | req/s | p50 ms | p99 ms | CPU ms/request | workers' CPU % "
+        "| SQL/request | req/s vs bare | p50 vs bare | errors |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     rows = []
-    for baseline in baselines:
-        rows.append(
-            f"| {baseline.label} | {median([r['rps'] for r in baseline.rounds]):,.0f} "
-            f"| {median([r['p50'] for r in baseline.rounds]):.1f} "
-            f"| {median([r['p99'] for r in baseline.rounds]):.1f} "
-            f"| {baseline.sql} | {baseline.bytes:,} | 1.00 | 1.00 "
-            f"| {sum(r['errors'] for r in baseline.rounds)} |"
-        )
     for op in ops:
-        paired = [r["paired"] for r in op.rounds]
-        rps = median([r["rps"] for r in op.rounds])
-        p50 = median([r["p50"] for r in op.rounds])
-        # Each round's ratio is to the baseline round run just before it (drift cancels).
-        rps_ratio = median([r["rps"] / b["rps"] for r, b in zip(op.rounds, paired, strict=True)])
-        p50_ratio = median([r["p50"] / b["p50"] for r, b in zip(op.rounds, paired, strict=True)])
-        p99 = median([r["p99"] for r in op.rounds])
-        errors = sum(r["errors"] for r in op.rounds)
-        mark = "" if op.baseline is baselines[0] else " (vs the Catalog view)"
-        rows.append(
-            f"| {op.label}{mark} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {op.sql} "
-            f"| {op.bytes:,} | {rps_ratio:.2f} | {p50_ratio:.2f} | {errors} |"
-        )
+        for name in [BARE, *(serving.name for serving in servings)]:
+            rounds = op.rounds.get((name, mode))
+            if not rounds:
+                continue
+            cpu, split = cpu_summary(rounds)
+            if name == BARE:
+                rps_ratio = p50_ratio = "1.00"
+                sql = op.bare_sql
+            else:
+                # Each round's ratio is to the bare round run just before it (drift cancels).
+                pairs = [(r, r["bare"]) for r in rounds]
+                rps_ratio = f"{median([r['rps'] / b['rps'] for r, b in pairs]):.2f}"
+                p50_ratio = f"{median([r['p50'] / b['p50'] for r, b in pairs]):.2f}"
+                sql = op.sql
+            rows.append(
+                f"| {op.label} | {name} | {median([r['rps'] for r in rounds]):,.0f} "
+                f"| {median([r['p50'] for r in rounds]):.1f} "
+                f"| {median([r['p99'] for r in rounds]):.1f} | {cpu:.1f} | {split} | {sql} "
+                f"| {rps_ratio} | {p50_ratio} | {sum(r['errors'] for r in rounds)} |"
+            )
     return head + "\n" + "\n".join(rows)
 
 
-def write_results(section: str, users: int) -> None:
-    begin, end = markers(users)
+def serving_summary(ops: list[Operation], servings: list[Serving], modes: list[str]) -> str:
+    """req/s as a share of the bare view, per operation: the ways of serving side by side."""
+    columns = [(serving.name, mode) for mode in modes for serving in servings]
+    head = "| operation | " + " | ".join(f"{name} ({mode})" for name, mode in columns) + " |"
+    rows = [head, "|---|" + "---:|" * len(columns)]
+    for op in ops:
+        cells = []
+        for key in columns:
+            rounds = op.rounds.get(key, [])
+            ratio = median([r["rps"] / r["bare"]["rps"] for r in rounds])
+            cells.append(f"{ratio:.2f}")
+        rows.append(f"| {op.label} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def write_results(section: str, users: int, variant: str = "") -> None:
+    begin, end = markers(users, variant)
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     if begin not in text or end not in text:
         text = text.rstrip() + "\n\n" + begin + "\n" + end + "\n"
     before, rest = text.split(begin, 1)
     _, after = rest.split(end, 1)
     RESULTS.write_text(before + begin + "\n" + section.strip() + "\n" + end + after)
+
+
+def check_answers(ops: list[Operation], api_port: int, bare_port: int) -> dict[str, str]:
+    """Each operation's answer from the API against its bare view's, before any timing."""
+    equality = {}
+    for op in ops:
+        content = post(api_port, op)
+        op.bytes = len(content)
+        parsed = json.loads(content)
+        if parsed.get("errors"):
+            sys.exit(f"{op.label} answered errors: {parsed['errors']}")
+        bare = post(bare_port, op, op.bare_path)
+        if bare == content:
+            equality[op.label] = f"byte-for-byte equal ({len(content):,} bytes)"
+        elif json.loads(bare) == parsed:
+            equality[op.label] = "equal after parsing, NOT byte-for-byte"
+        else:
+            equality[op.label] = "DIFFERENT (the bare view does not answer the same data)"
+        print(f"{op.label} vs its bare view: {equality[op.label]}")
+    return equality
 
 
 def main() -> None:
@@ -622,66 +788,87 @@ def main() -> None:
 
     users, seeded = prepare_data(args)
     cache.clear()  # the bench's own Redis database: no page cached from earlier data
-    executed_port = args.port + 1 if args.executed else None
-    baselines, ops = operations(set(args.only.split(",")) if args.only else None, executed_port)
-    count_sql([*baselines, *ops])
+    ops = operations(set(args.only.split(",")) if args.only else None)
+    count_sql(ops)
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
-    print(f"gunicorn ({args.workers} uvicorn workers) on 127.0.0.1:{args.port}; logs in {tmp}")
-    server = start_server(env, tmp, args.port, workers=args.workers)
-    executed = None
-    if executed_port is not None:
-        (tmp / "executed").mkdir()
-        executed_env = {**env, "BIND": f"127.0.0.1:{executed_port}"}
-        executed_env["GRAPHQL_COMPILED_OPERATIONS"] = "false"
-        try:
-            executed = start_server(
-                executed_env, tmp / "executed", executed_port, workers=args.workers
+    ports = {name: args.port + i for i, name in enumerate([BARE, *(s.name for s in args.servings)])}
+    print(f"servers on 127.0.0.1: {ports}, {args.workers} workers each; logs in {tmp}")
+    servers: dict[str, subprocess.Popen] = {}
+    bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
+    starts = {
+        BARE: lambda: start_server(
+            bare_env,
+            tmp,
+            ports[BARE],
+            *QUIET,
+            workers=args.workers,
+            app="bench.bare.wsgi:application",
+            config="bench/bare/gunicorn.conf.py",
+            log_name="bare.log",
+            ready_path="/",
+        ),
+        **{
+            serving.name: partial(
+                start_server,
+                {**env, **dict(serving.environment)},
+                tmp,
+                ports[serving.name],
+                *serving.options,
+                *QUIET,
+                workers=args.workers,
+                app=serving.app,
+                log_name=f"{serving.name}.log",
             )
-        except BaseException:
-            stop_server(server)
-            raise
-    equality: dict[str, str] = {}
+            for serving in args.servings
+        },
+    }
+    restarts: list[str] = []
+
+    def load(name: str, op: Operation, seconds: int, **options) -> dict:
+        """wrk on one server; a server that was stopped from outside (this machine is shared)
+        is started again and its load run again, once."""
+        port = ports[name]
+        try:
+            return wrk(port, op, seconds, args, tmp, server=servers[name], **options)
+        except LoadFailed:
+            if servers[name].poll() is None:
+                raise
+            restarts.append(f"{name} (exit {servers[name].returncode}) during {op.label}")
+            print(f"  {name} exited ({servers[name].returncode}): started again")
+            servers[name] = starts[name]()
+            return wrk(port, op, seconds, args, tmp, server=servers[name], **options)
+
     try:
-        for op in [*baselines, *ops]:
-            content = post(args.port, op)
-            op.bytes = len(content)
-            parsed = json.loads(content)
-            if parsed.get("errors"):
-                sys.exit(f"{op.label} answered errors: {parsed['errors']}")
-            if op.same_answer:
-                base = post(args.port, op.baseline)
-                if base == content:
-                    equality[op.label] = f"byte-for-byte equal ({len(content):,} bytes)"
-                elif json.loads(base) == parsed:
-                    equality[op.label] = "equal after parsing, NOT byte-for-byte"
-                else:
-                    equality[op.label] = "DIFFERENT (the baseline does not answer the same data)"
-                print(f"{op.label} vs its baseline: {equality[op.label]}")
-        for op in [*baselines, *ops]:  # warm-up: caches, connections, parsed documents
-            wrk(args.port, op, 2, args, tmp)
+        for name, start in starts.items():
+            servers[name] = start()
+        first = args.servings[0].name
+        equality = check_answers(ops, ports[first], ports[BARE])
+        for op in ops:  # warm-up: caches, connections, parsed documents
+            load(BARE, op, 2, path=op.bare_path)
+            for serving in args.servings:
+                load(serving.name, op, 2)
         for op in ops:
             for n in range(args.rounds):
-                b = wrk(args.port, op.baseline, args.duration, args, tmp)
-                op.baseline.rounds.append(b)
-                r = wrk(args.port, op, args.duration, args, tmp)
-                r["paired"] = b
-                op.rounds.append(r)
-                print(
-                    f"  {op.label:34} round {n + 1}: baseline {b['rps']:8.1f} req/s"
-                    f" p50 {b['p50']:7.1f} ms | graphql {r['rps']:8.1f} req/s"
-                    f" p50 {r['p50']:7.1f} ms"
-                )
+                for mode in args.modes:
+                    b = load(BARE, op, args.duration, path=op.bare_path, mode=mode)
+                    op.rounds[(BARE, mode)].append(b)
+                    line = f"  {op.label:50} {mode:10} round {n + 1}: bare {b['rps']:7.1f}"
+                    for serving in args.servings:
+                        r = load(serving.name, op, args.duration, mode=mode)
+                        r["bare"] = b
+                        op.rounds[(serving.name, mode)].append(r)
+                        line += f" | {serving.name} {r['rps']:7.1f}"
+                    print(line + " req/s")
         profile_text = ""
         if args.profile and ops and ops[0].name == "AdminUsersWithOrders":
             print(f"profiling the workers for {args.profile} s under AdminUsersWithOrders ...")
-            profile_text = profile(server, args.port, ops[0], args.profile, args, tmp)
+            server = servers[first]
+            profile_text = profile(server, ports[first], ops[0], args.profile, args, tmp)
     finally:
-        stop_server(server)
-        if executed is not None:
-            stop_server(executed)
+        for server in servers.values():
+            stop_server(server)
 
     info = machine()
-    result = table(baselines, ops)
     section = [
         f"## Run of {info['date']}",
         "",
@@ -693,29 +880,42 @@ def main() -> None:
         info["free"],
         "```",
         "",
-        f"- Server: gunicorn + {args.workers} uvicorn workers, `bench.settings` "
-        "(production, DEBUG off), "
-        f"PostgreSQL `{args.database}`, Redis cache. Load: {info['wrk']}, {args.threads} thread, "
-        f"{args.connections} connections, {args.rounds} rounds x {args.duration} s per side, "
-        "baseline and operation interleaved (A B A B ...).",
-        "- Operations sent by id (`documentId`), answered by their compiled plans, except "
-        "`AdminUsers (last 20)` (paging backwards: no trusted document, sent as text)"
-        + (
-            "; `(executed)`: the same on a second server, GRAPHQL_COMPILED_OPERATIONS=false."
-            if args.executed
-            else "."
+        f"- bare: `gunicorn bench.bare.wsgi:application`, {args.workers} sync workers, no "
+        "middleware, no authentication, no cache, `values()` + orjson (bench/bare/).",
+        *(
+            f"- {serving.name}: {serving.description}, {args.workers} workers, `bench.settings` "
+            "(production, DEBUG off), Bearer tokens"
+            for serving in args.servings
         ),
-        *(f"- {label} vs its baseline: {verdict}." for label, verdict in equality.items()),
-        "- req/s, p50, p99: medians over the rounds. Ratios: median over rounds of the operation's "
-        "value divided by the baseline round run just before it. SQL/request: whole request "
-        "(the Bearer token's user lookup included), counted once in-process.",
-        "",
-        result,
+        f"- PostgreSQL `{args.database}`, Redis cache. Load: {info['wrk']}, {args.threads} "
+        f"thread, {args.connections} connections ("
+        + " and ".join(
+            "keep-alive" if mode == "keep-alive" else "`Connection: close`" for mode in args.modes
+        )
+        + f"), {args.rounds} rounds x {args.duration} s per side, the bare view and each way "
+        "of serving interleaved (A B C A B C ...).",
+        *(f"- {label} vs its bare view: {verdict}." for label, verdict in equality.items()),
+        *(f"- Stopped from outside and started again: {restart}." for restart in restarts),
+        "- req/s, p50, p99: medians over the rounds. Ratios: median over rounds of the value "
+        "divided by the bare round run just before it. CPU ms/request: the workers' CPU time "
+        "(/proc, utime + stime) over the requests served; workers' CPU %: each worker's share "
+        "of it, busiest first (even: 50/50 for 2). SQL/request: whole request (the Bearer "
+        "token's user lookup included), counted once in-process.",
     ]
+    for mode in args.modes:
+        section += ["", f"### {mode}", "", table(ops, args.servings, mode)]
+    if len(args.servings) > 1 or len(args.modes) > 1:
+        section += [
+            "",
+            "### req/s as a share of the bare view",
+            "",
+            serving_summary(ops, args.servings, args.modes),
+        ]
     if profile_text:
         section += [
             "",
-            f"### py-spy: the workers under AdminUsersWithOrders ({args.profile} s)",
+            f"### py-spy: the workers under AdminUsersWithOrders ({args.profile} s, "
+            f"{args.servings[0].name})",
             "",
             profile_text,
         ]
@@ -723,7 +923,9 @@ def main() -> None:
     print()
     print(text)
     if not args.no_write:
-        write_results(text, users)
+        variant = "" if args.serve == "wsgi" and not args.close else args.serve.replace(",", "-")
+        variant += ":close" if args.close else ""
+        write_results(text, users, variant)
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
 

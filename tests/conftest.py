@@ -11,8 +11,8 @@ from django.test import RequestFactory
 from django.urls import resolve
 
 from schema.core.operations import operation
-from tests.asgi_server import AsgiServer
-from tests.asgi_server import start as start_asgi_server
+from tests.app_server import AppServer
+from tests.app_server import start as start_app_server
 
 # Live servers and Celery workers (fixtures `start_server`, `start_worker`, ...).
 pytest_plugins = ["tests.live"]
@@ -43,11 +43,25 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 
 
 @pytest.fixture(scope="session")
-def asgi_server(tmp_path_factory) -> Iterator[AsgiServer]:
+def asgi_server(tmp_path_factory) -> Iterator[AppServer]:
     """uvicorn serving backend.asgi with the production settings, for transport-level tests."""
-    server = start_asgi_server(tmp_path_factory.mktemp("asgi-server"))
+    server = start_app_server(tmp_path_factory.mktemp("asgi-server"), "asgi")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def wsgi_server(tmp_path_factory) -> Iterator[AppServer]:
+    """gunicorn serving backend.wsgi (gunicorn.conf.py) with the production settings."""
+    server = start_app_server(tmp_path_factory.mktemp("wsgi-server"), "wsgi")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["asgi", "wsgi"])
+def app_server(request) -> AppServer:
+    """Each way HTTP is served: the ASGI app (uvicorn) and the WSGI app (gunicorn)."""
+    return request.getfixturevalue(f"{request.param}_server")
 
 
 # Seconds a TolerantRedisCache leaves an unreachable Redis alone, in tests.

@@ -151,9 +151,12 @@ def _server_command(command: str, port: int) -> tuple[list[str], dict[str, str]]
         # the app reads X-Forwarded-For itself, behind TRUSTED_PROXY_COUNT proxies.
         app = "backend.asgi:application"
         return [sys.executable, "-m", "uvicorn", app, f"--port={port}", "--no-proxy-headers"], {}
-    if command == "gunicorn":  # the README's deployment command, gunicorn.conf.py
+    if command == "gunicorn":  # the ASGI app (WebSockets and HTTP), gunicorn.conf.py
         bind = {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"}
         return [sys.executable, "-m", "gunicorn", "backend.asgi:application"], bind
+    if command == "gunicorn-wsgi":  # the deployment's HTTP service, gunicorn.conf.py
+        bind = {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"}
+        return [sys.executable, "-m", "gunicorn", "backend.wsgi:application"], bind
     if command == "runserver":  # scripts/dev's (daphne; static files served under DEBUG)
         return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], {}
     raise ValueError(f"unknown server command {command!r}")
@@ -323,8 +326,9 @@ def start_worker(live_environment, queue, tmp_path) -> Iterator[Callable[..., Wo
 def start_server(live_environment, tmp_path) -> Iterator[Callable[..., Server]]:
     """Starts web processes on the test database and Redis; all are stopped afterwards.
 
-    `command` is how the project is served: "uvicorn" (default), "gunicorn" (the README's
-    deployment) or "runserver" (scripts/dev's). Keyword arguments are environment variables
+    `command` is how the project is served: "uvicorn" (default), "gunicorn" (the ASGI app, as
+    the deployment serves WebSockets), "gunicorn-wsgi" (the WSGI app, as it serves HTTP) or
+    "runserver" (scripts/dev's). Keyword arguments are environment variables
     (settings), e.g. `**PRODUCTION`."""
     servers: list[Server] = []
 

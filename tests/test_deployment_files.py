@@ -8,6 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from backend.gc_tuning import THRESHOLDS
@@ -22,6 +23,7 @@ def compose() -> dict:
 
 
 OBSERVABILITY = {"prometheus", "grafana", "otel-collector", "jaeger"}
+DJANGO_SERVICES = ("migrate", "web", "websocket", "worker", "beat")
 
 
 def test_compose_runs_web_worker_and_beat_on_one_configuration():
@@ -30,12 +32,12 @@ def test_compose_runs_web_worker_and_beat_on_one_configuration():
         for name, service in compose()["services"].items()
         if "profiles" not in service
     }
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
-    django_services = [services[name] for name in ("migrate", "web", "worker", "beat")]
-    environments = [s["environment"] for s in django_services]
+    assert set(services) == {"postgres", "redis", "proxy", *DJANGO_SERVICES}
+    environments = [services[name]["environment"] for name in DJANGO_SERVICES]
     assert all(environment == environments[0] for environment in environments)
     assert environments[0]["CELERY_BROKER_URL"].startswith("redis://redis:")
-    assert services["web"]["command"] == "gunicorn backend.asgi:application"
+    assert services["web"]["command"] == "gunicorn backend.wsgi:application"
+    assert services["websocket"]["command"] == "gunicorn backend.asgi:application"
     assert services["worker"]["command"].startswith("celery -A backend worker")
     assert services["beat"]["command"].startswith("celery -A backend beat")
     assert "healthcheck" in services["postgres"] and "healthcheck" in services["redis"]
@@ -49,7 +51,8 @@ def test_the_observability_profile_scrapes_the_api_with_its_token():
     assert all(services[name]["profiles"] == ["observability"] for name in OBSERVABILITY)
     assert not any("container_name" in service for service in services.values())
     environment = compose()["x-django"]["environment"]
-    assert "web" in environment["ALLOWED_HOSTS"].split(":-", 1)[1].rstrip("}").split(",")
+    allowed = environment["ALLOWED_HOSTS"].split(":-", 1)[1].rstrip("}").split(",")
+    assert {"web", "websocket"} <= set(allowed)
     assert environment["WORKER_METRICS_PORT"] == "9100"
     # The token Prometheus sends is the one the API checks, and never has a default.
     assert environment["METRICS_TOKEN"] == "${METRICS_TOKEN:-}"
@@ -58,7 +61,7 @@ def test_the_observability_profile_scrapes_the_api_with_its_token():
     scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     web, worker = scrape["scrape_configs"]
     assert web["authorization"]["credentials_file"] == "/run/secrets/metrics_token"
-    assert web["dns_sd_configs"] == [{"names": ["web"], "type": "A", "port": 8000}]
+    assert web["dns_sd_configs"] == [{"names": ["web", "websocket"], "type": "A", "port": 8000}]
     assert worker["dns_sd_configs"] == [{"names": ["worker"], "type": "A", "port": 9100}]
     # Published on this host only.
     for name in ("prometheus", "grafana", "jaeger"):
@@ -67,12 +70,31 @@ def test_the_observability_profile_scrapes_the_api_with_its_token():
     assert otel["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "0.0.0.0:4318"
 
 
+def test_compose_serves_http_and_websockets_through_one_proxy():
+    services = compose()["services"]
+    proxy = services["proxy"]
+    assert re.fullmatch(r"nginx:[\d.]+-alpine", proxy["image"])
+    assert proxy["ports"] == ["8000:8000"]
+    assert set(proxy["depends_on"]) == {"web", "websocket"}
+    (mount,) = proxy["volumes"]
+    source, target, mode = mount.split(":")
+    assert (ROOT / source).is_file() and target == "/etc/nginx/conf.d/default.conf"
+    assert mode == "ro"
+    # The app services are reachable only through the proxy, which it counts.
+    assert "ports" not in services["web"] and "ports" not in services["websocket"]
+    assert services["web"]["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+    config = (ROOT / source).read_text()
+    assert re.findall(r"server (\w+):8000;", config) == ["web", "websocket"]
+    assert "listen 8000;" in config
+    assert "$proxy_add_x_forwarded_for" in config
+
+
 def test_compose_starts_the_app_only_after_migrations_succeeded():
     services = compose()["services"]
     assert services["migrate"]["command"] == "python manage.py migrate --no-input"
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert services["migrate"]["restart"] == "no"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "websocket", "worker", "beat"):
         depends_on = services[name]["depends_on"]
         assert depends_on["migrate"] == {"condition": "service_completed_successfully"}, name
         assert depends_on["postgres"]["condition"] == "service_healthy", name
@@ -132,12 +154,44 @@ def test_production_does_not_install_or_load_daphne():
     assert "daphne" in {d["name"] for d in project["dev-dependencies"]["dev"]}
 
 
-def test_gunicorn_serves_the_asgi_app_with_uvicorn_workers():
+def gunicorn_config(*argv: str) -> dict:
+    """gunicorn.conf.py's settings for this command line (gunicorn's own arguments)."""
     namespace: dict = {}
-    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
+    saved = sys.argv
+    sys.argv = ["gunicorn", *argv]
+    try:
+        exec(
+            compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace
+        )
+    finally:
+        sys.argv = saved
+    return namespace
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["backend.asgi:application"], ["-c", "gunicorn.conf.py", "backend.asgi:application"]],
+)
+def test_gunicorn_serves_the_asgi_app_with_uvicorn_workers(argv):
+    namespace = gunicorn_config(*argv)
     assert namespace["worker_class"] == "backend.gunicorn_worker.UvicornWorker"
     assert namespace["bind"] == "0.0.0.0:8000"
-    assert "forwarded_allow_ips" not in namespace
+    # No peer's X-Forwarded-Proto or path headers are read by gunicorn: the app reads them.
+    assert namespace["forwarded_allow_ips"] == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["backend.wsgi:application"],
+        ["--bind", "127.0.0.1:9000", "backend.wsgi:application", "--workers", "3"],
+    ],
+)
+def test_gunicorn_serves_the_wsgi_app_with_sync_workers(argv):
+    namespace = gunicorn_config(*argv)
+    assert namespace["worker_class"] == "sync"
+    assert "threads" not in namespace
+    assert namespace["forwarded_allow_ips"] == ""
 
 
 def test_the_uvicorn_worker_leaves_x_forwarded_for_to_the_app():
@@ -161,8 +215,7 @@ def test_the_uvicorn_worker_leaves_x_forwarded_for_to_the_app():
 
 
 def test_each_gunicorn_worker_freezes_the_loaded_app_out_of_garbage_collection():
-    namespace: dict = {}
-    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
+    namespace = gunicorn_config("backend.wsgi:application")
     thresholds = gc.get_threshold()
     try:
         namespace["post_worker_init"](None)

@@ -1,6 +1,7 @@
 """A bounded fuzz of the endpoint's transport: raw bytes, deep JSON, JSON of the wrong shape,
 hostile text (lone surrogates, NUL), odd headers and methods, and GET query strings, sent
-over real HTTP to uvicorn serving the app with the production settings (tests/asgi_server.py).
+over real HTTP to the app with the production settings, each way it is served: uvicorn
+(ASGI) and gunicorn (WSGI) (tests/app_server.py).
 
 Whatever arrives, the answer keeps the contract's error model (no 5xx, JSON in GraphQL's
 shape with a contract code, BAD_USER_INPUT with `fields`), and the server logs the request
@@ -160,5 +161,5 @@ def _query_strings(server, parts):
     [_raw_bodies, _deep_json, _json_requests, _query_strings],
     ids=["raw bodies", "deep json", "json requests", "query strings"],
 )
-def test_hostile_requests_keep_the_error_contract_and_a_clean_log(asgi_server, fuzz):
-    fuzz(asgi_server)
+def test_hostile_requests_keep_the_error_contract_and_a_clean_log(app_server, fuzz):
+    fuzz(app_server)

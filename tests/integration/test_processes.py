@@ -1,4 +1,5 @@
-"""The README's process commands: gunicorn serving the ASGI app, and celery beat scheduling."""
+"""The README's process commands: gunicorn serving the WSGI app (HTTP) and the ASGI app
+(WebSockets, or everything), and celery beat scheduling."""
 
 import json
 import os
@@ -7,10 +8,13 @@ import sys
 import time
 from urllib.request import urlopen
 
+import pytest
+
 from tests.live import BROKER_URL, ROOT, free_port, wait_for
 
 
-def test_gunicorn_serves_the_asgi_app(tmp_path):
+@pytest.mark.parametrize("app", ["backend.wsgi:application", "backend.asgi:application"])
+def test_gunicorn_serves_the_app(tmp_path, app):
     port = free_port()
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "backend.settings.development",
@@ -20,7 +24,7 @@ def test_gunicorn_serves_the_asgi_app(tmp_path):
         "CELERY_BROKER_URL": BROKER_URL,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "backend.asgi:application"],
+        [sys.executable, "-m", "gunicorn", app],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

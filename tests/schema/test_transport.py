@@ -3,7 +3,7 @@
 request line and nothing else (no warning, no traceback).
 
 Transport-level cases that need a real server (chunked bodies, a Content-Type Django cannot
-parse) are in tests/backend/test_asgi_server.py.
+parse) are in tests/backend/test_app_servers.py.
 """
 
 import json

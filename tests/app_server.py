@@ -1,5 +1,7 @@
-"""A real ASGI server for transport-level tests: `uvicorn backend.asgi:application` with the
-production settings (DEBUG off, JSON log lines), as gunicorn's uvicorn workers serve it.
+"""Real servers for transport-level tests, with the production settings (DEBUG off, JSON log
+lines): `uvicorn backend.asgi:application`, as gunicorn's uvicorn workers serve it (the ASGI
+app: WebSockets, and everything in one process), and `gunicorn backend.wsgi:application` with
+gunicorn.conf.py, as the deployment serves HTTP.
 
 The requests these tests send are refused or answered before any database or cache work
 (`{ __typename }` at most), so the server needs neither: its database is an empty SQLite file.
@@ -25,6 +27,7 @@ PRODUCTION = {
     "REDIS_URL": "redis://127.0.0.1:6379/13",  # required by the settings, unused here
     "SECURE_SSL_REDIRECT": "false",
     "MAX_REQUEST_BODY_SIZE": "102400",
+    "CORS_ALLOWED_ORIGINS": "http://allowed.example",
     "LOG_LEVEL": "INFO",
 }
 
@@ -40,10 +43,11 @@ class Response:
 
 
 @dataclass
-class AsgiServer:
+class AppServer:
     process: subprocess.Popen
     port: int
     log_path: Path
+    kind: str = "asgi"
 
     @property
     def address(self) -> tuple[str, int]:
@@ -119,24 +123,30 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(directory: Path) -> AsgiServer:
+def start(directory: Path, kind: str = "asgi") -> AppServer:
+    """`kind`: "asgi" (uvicorn) or "wsgi" (gunicorn, one worker of gunicorn.conf.py's kind)."""
     port = _free_port()
-    log_path = directory / "uvicorn.log"
+    log_path = directory / f"{kind}.log"
     env = os.environ | PRODUCTION | {"DATABASE_URL": f"sqlite:///{directory / 'unused.sqlite3'}"}
-    command = [sys.executable, "-m", "uvicorn", "backend.asgi:application"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"]
-    # gunicorn.conf.py keeps no access log either: the request line is the app's own.
-    command += ["--no-access-log"]
+    if kind == "asgi":
+        command = [sys.executable, "-m", "uvicorn", "backend.asgi:application"]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"]
+        # gunicorn.conf.py keeps no access log either: the request line is the app's own.
+        command += ["--no-access-log"]
+    else:
+        command = [sys.executable, "-m", "gunicorn", "backend.wsgi:application"]
+        env |= {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"}
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = AsgiServer(process, port, log_path)
+    server = AppServer(process, port, log_path, kind)
     deadline = time.monotonic() + 60
     while True:
         try:
-            socket.create_connection(server.address, timeout=0.5).close()
+            # Answered: the app is loaded, and whatever the server logs as it starts is logged.
+            server.request("GET", "/graphql/?query=%7B__typename%7D")
             return server
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 server.stop()
-                raise RuntimeError(f"uvicorn did not start:\n{log_path.read_text()}") from None
+                raise RuntimeError(f"{kind} did not start:\n{log_path.read_text()}") from None
             time.sleep(0.1)
