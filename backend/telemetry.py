@@ -1,0 +1,115 @@
+"""Traces (OpenTelemetry), exported over OTLP/HTTP where `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+
+Each process that serves or works calls `setup` once it runs (backend/asgi.py and wsgi.py
+when they are imported, in each gunicorn worker after its fork; backend/celery.py in each
+process that runs tasks). Without the endpoint (settings.TRACING off) it does nothing: no
+tracer provider, no instrumentation, nothing imported from the SDK, so the request path is
+the same as without tracing.
+
+With it, every process has a tracer provider whose spans leave in batches, and the libraries'
+own instrumentations make the spans: Django (a server span per request, named by its route),
+psycopg (one per SQL statement), redis (one per command: the cache, the event notices) and
+Celery (a span where a task is sent and one where it runs, the trace context carried in the
+task's headers). `createOrder`, its `process_order` task and the confirmation email's task are
+then one trace. The GraphQL operation span is the schema's (schema/core/tracing.py).
+
+The standard variables configure the rest as the SDK reads them: OTEL_SERVICE_NAME (default
+here `shop-web` or `shop-worker`), OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and its
+argument, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_BSP_*;
+OTEL_SDK_DISABLED=true turns tracing off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from django.conf import settings
+from opentelemetry import trace
+
+WEB, WORKER = "shop-web", "shop-worker"
+# Health probes make no traces unless told otherwise.
+DEFAULT_EXCLUDED_URLS = "healthz"
+
+_lock = threading.Lock()
+_pid: int | None = None
+
+
+def setup(service_name: str) -> bool:
+    """Traces this process, once, when settings.TRACING is on; returns whether it traces.
+
+    The provider and its exporter's thread and connections belong to the process that made
+    them: each process calls this itself, after any fork.
+    """
+    if not settings.TRACING:
+        return False
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    return install(lambda: BatchSpanProcessor(OTLPSpanExporter()), service_name)
+
+
+def install(make_processor, service_name: str) -> bool:
+    """Sets this process's tracer provider, its spans handed to `make_processor()`'s processor,
+    and instruments the libraries; once per process (the tests give an in-memory exporter)."""
+    global _pid
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    with _lock:
+        if _pid == os.getpid():
+            return True
+        resource = Resource.create()
+        if resource.attributes.get(SERVICE_NAME, "").startswith("unknown_service"):
+            resource = resource.merge(Resource({SERVICE_NAME: service_name}))
+        # The sampler from OTEL_TRACES_SAMPLER (default: parent-based, always on).
+        provider = TracerProvider(resource=resource)
+        provider.add_span_processor(make_processor())
+        trace.set_tracer_provider(provider)
+        instrument()
+        _pid = os.getpid()
+    return True
+
+
+def _instrumentors() -> dict:
+    """Each instrumentation (one instance per class) and its options."""
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    excluded = os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS", DEFAULT_EXCLUDED_URLS)
+    return {
+        # The server span is a middleware, placed first: a Django handler made before this
+        # (it reads MIDDLEWARE once) has none.
+        DjangoInstrumentor(): {"excluded_urls": excluded},
+        PsycopgInstrumentor(): {},
+        RedisInstrumentor(): {},
+        CeleryInstrumentor(): {},
+    }
+
+
+def instrument() -> None:
+    for instrumentor, options in _instrumentors().items():
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(**options)
+
+
+def uninstrument() -> None:
+    """Unwraps the libraries again (the tests). Connections opened meanwhile stay traced."""
+    for instrumentor in _instrumentors():
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+
+
+class TraceContextLogFilter(logging.Filter):
+    """Puts the current span's `trace_id` and `span_id` (hex, as trace viewers show them) on a
+    log record logged inside a span; a record logged outside any (tracing off) has neither."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            record.trace_id = format(context.trace_id, "032x")
+            record.span_id = format(context.span_id, "016x")
+        return True
