@@ -63,13 +63,34 @@ def install(make_processor, service_name: str) -> bool:
         resource = Resource.create()
         if resource.attributes.get(SERVICE_NAME, "").startswith("unknown_service"):
             resource = resource.merge(Resource({SERVICE_NAME: service_name}))
-        # The sampler from OTEL_TRACES_SAMPLER (default: parent-based, always on).
-        provider = TracerProvider(resource=resource)
+        provider = TracerProvider(resource=resource)  # its sampler from OTEL_TRACES_SAMPLER
+        provider.sampler = _without_orphan_client_spans(provider.sampler)
         provider.add_span_processor(make_processor())
         trace.set_tracer_provider(provider)
         instrument()
         _pid = os.getpid()
     return True
+
+
+def _without_orphan_client_spans(configured):
+    """The configured sampler, except that an SQL statement or a Redis command outside any
+    request or task (a health probe, a WebSocket's reads, a connection's set-up) is dropped:
+    each would be a trace of a single span."""
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+    from opentelemetry.trace import SpanKind
+
+    class WithoutOrphanClientSpans(Sampler):
+        def should_sample(self, parent_context, trace_id, name, kind=None, *args, **kwargs):
+            if kind is SpanKind.CLIENT:
+                parent = trace.get_current_span(parent_context).get_span_context()
+                if not parent.is_valid:
+                    return SamplingResult(Decision.DROP)
+            return configured.should_sample(parent_context, trace_id, name, kind, *args, **kwargs)
+
+        def get_description(self) -> str:
+            return f"WithoutOrphanClientSpans{{{configured.get_description()}}}"
+
+    return WithoutOrphanClientSpans()
 
 
 def _instrumentors() -> dict:

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from pythonjsonlogger.json import JsonFormatter
 
+from apps.catalog.models import Product
 from apps.core.request_id import RequestIdLogFilter
 from apps.orders import selectors as order_selectors
 from backend import telemetry
@@ -101,6 +102,15 @@ def test_a_query_is_a_server_span_over_its_operation_span_over_its_sql(client, s
     # One trace; no span per field unless asked for.
     assert {s.context.trace_id for s in finished} == {server.context.trace_id}
     assert not [s for s in finished if "." in s.name and s.kind == SpanKind.INTERNAL]
+
+
+@pytest.mark.postgres
+def test_sql_outside_any_request_or_task_makes_no_trace(client, spans):
+    """A health probe's, a WebSocket's reads: each statement would be a trace of its own."""
+    assert Product.objects.count() == 0
+    assert spans.get_finished_spans() == ()
+    client.get("/healthz")  # no server span either (OTEL_PYTHON_DJANGO_EXCLUDED_URLS)
+    assert spans.get_finished_spans() == ()
 
 
 def test_a_trace_context_sent_by_the_client_is_continued(client, spans):
@@ -213,6 +223,8 @@ from celery import signals
 from schema.schema import schema
 print(json.dumps({
     "provider": type(trace.get_tracer_provider()).__name__,
+    "sampler": getattr(trace.get_tracer_provider(), "sampler", None)
+    and trace.get_tracer_provider().sampler.get_description(),
     "middleware": [m for m in settings.MIDDLEWARE if "opentelemetry" in m],
     "psycopg_wrapped": hasattr(psycopg.connect, "__wrapped__"),
     "celery_receivers": [
@@ -247,6 +259,7 @@ def test_without_an_endpoint_nothing_is_traced_or_wrapped():
 def test_an_endpoint_turns_every_part_on():
     found = probe(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
     assert found["provider"] == "TracerProvider"
+    assert found["sampler"].startswith("WithoutOrphanClientSpans{ParentBased{root:AlwaysOnSampler,")
     assert found["middleware"] == [
         "opentelemetry.instrumentation.django.middleware.otel_middleware._DjangoMiddleware"
     ]

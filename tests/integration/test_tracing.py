@@ -14,9 +14,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from strawberry.relay import from_base64, to_base64
+from websockets.sync.client import connect
 
+from apps.users import tokens
 from schema.core.operations import operation
-from tests.factories import PASSWORD, ProductFactory
+from schema.core.trusted_documents import sha256_of
+from tests.factories import PASSWORD, OrderFactory, ProductFactory
 from tests.integration.conftest import sent_mail
 from tests.live import PRODUCTION, wait_for
 
@@ -180,3 +183,33 @@ def test_an_order_its_processing_and_its_email_are_one_trace(
     lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
     (logged,) = [line for line in lines if line.get("request_id") == headers["X-Request-ID"]]
     assert (logged["trace_id"], logged["span_id"]) == (TRACE_ID, request.span_id)
+
+
+def test_a_subscription_has_a_span_for_its_start_and_goes_on_as_before(start_server, collector):
+    server = start_server(OTEL_EXPORTER_OTLP_ENDPOINT=collector.url, OTEL_BSP_SCHEDULE_DELAY="100")
+    order = OrderFactory()
+    token = tokens.token_obtain(
+        email=order.user.email, password=PASSWORD, client_address="127.0.0.1"
+    ).access_token
+    order_id = to_base64("Order", order.pk)
+    with connect(server.ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
+        ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        )
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        subscribe = {"query": operation("WatchOrder"), "variables": {"id": order_id}}
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+        first = json.loads(ws.recv(timeout=15))
+        assert first["payload"]["data"]["orderUpdated"]["status"] == "PENDING"
+        # Exported while the subscription goes on: the span is its start, not its life.
+        wait_for(
+            lambda: any(s.name == "subscription" for s in collector.spans),
+            what="the subscription's span",
+        )
+        call(server, "CancelOrder", {"id": order_id}, Authorization=f"Bearer {token}")
+        changed = json.loads(ws.recv(timeout=15))
+        assert changed["payload"]["data"]["orderUpdated"]["status"] == "CANCELLED"
+    (started,) = [s for s in collector.spans if s.name == "subscription"]
+    assert started.service == "shop-web"
+    assert started.attributes["graphql.operation.name"] == "WatchOrder"
+    assert started.attributes["graphql.document.id"] == sha256_of(operation("WatchOrder"))
