@@ -1,22 +1,25 @@
 """Traces (OpenTelemetry), exported over OTLP/HTTP where `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 
-Each process that serves or works calls `setup` once it runs (backend/asgi.py and wsgi.py
-when they are imported, in each gunicorn worker after its fork; backend/celery.py in each
-process that runs tasks). Without the endpoint (settings.TRACING off) it does nothing: no
-tracer provider, no instrumentation, nothing imported from the SDK, so the request path is
-the same as without tracing.
+Each process that serves or works calls `setup` itself, once it runs: backend/asgi.py and
+wsgi.py when they are imported (gunicorn imports the app in each worker, after its fork), and
+backend/celery.py in each process that runs tasks (each prefork child after its fork). The
+exporter's thread and connections are then the process's own. Without the endpoint
+(settings.TRACING off) `setup` does nothing: no tracer provider, no instrumentation, nothing
+imported from the SDK; requests and tasks run exactly as without tracing.
 
-With it, every process has a tracer provider whose spans leave in batches, and the libraries'
-own instrumentations make the spans: Django (a server span per request, named by its route),
-psycopg (one per SQL statement), redis (one per command: the cache, the event notices) and
-Celery (a span where a task is sent and one where it runs, the trace context carried in the
-task's headers). `createOrder`, its `process_order` task and the confirmation email's task are
-then one trace. The GraphQL operation span is the schema's (schema/core/tracing.py).
+With it, the libraries' own instrumentations make the spans: Django (a server span per request,
+named by its route, continuing a `traceparent` the client sent), psycopg (one per SQL
+statement), redis (one per command: the cache, the event notices, the broker) and Celery (a
+span where a task is sent and one where it runs, the trace context carried in the task's
+headers): `createOrder`, its `process_order` task and the confirmation email's task are one
+trace. The GraphQL operation span is the schema's (schema/core/tracing.py). SQL and Redis
+outside any request or task (health probes, a WebSocket's reads) make no traces.
 
 The standard variables configure the rest as the SDK reads them: OTEL_SERVICE_NAME (default
 here `shop-web` or `shop-worker`), OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and its
-argument, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_BSP_*;
-OTEL_SDK_DISABLED=true turns tracing off.
+argument, OTEL_EXPORTER_OTLP_HEADERS and _TIMEOUT, OTEL_BSP_* (batching),
+OTEL_PYTHON_DJANGO_EXCLUDED_URLS (default `healthz`); OTEL_SDK_DISABLED=true turns tracing off.
+The protocol is http/protobuf.
 """
 
 from __future__ import annotations
@@ -33,15 +36,11 @@ WEB, WORKER = "shop-web", "shop-worker"
 DEFAULT_EXCLUDED_URLS = "healthz"
 
 _lock = threading.Lock()
-_pid: int | None = None
+_installed = False
 
 
 def setup(service_name: str) -> bool:
-    """Traces this process, once, when settings.TRACING is on; returns whether it traces.
-
-    The provider and its exporter's thread and connections belong to the process that made
-    them: each process calls this itself, after any fork.
-    """
+    """Traces this process when settings.TRACING is on (once); returns whether it traces."""
     if not settings.TRACING:
         return False
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -51,14 +50,14 @@ def setup(service_name: str) -> bool:
 
 
 def install(make_processor, service_name: str) -> bool:
-    """Sets this process's tracer provider, its spans handed to `make_processor()`'s processor,
-    and instruments the libraries; once per process (the tests give an in-memory exporter)."""
-    global _pid
+    """Sets the process's tracer provider, its spans handed to `make_processor()`'s processor,
+    and instruments the libraries; the first call only (the tests keep spans in memory)."""
+    global _installed
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
 
     with _lock:
-        if _pid == os.getpid():
+        if _installed:
             return True
         resource = Resource.create()
         if resource.attributes.get(SERVICE_NAME, "").startswith("unknown_service"):
@@ -68,7 +67,7 @@ def install(make_processor, service_name: str) -> bool:
         provider.add_span_processor(make_processor())
         trace.set_tracer_provider(provider)
         instrument()
-        _pid = os.getpid()
+        _installed = True
     return True
 
 
