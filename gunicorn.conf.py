@@ -23,3 +23,16 @@ def post_worker_init(worker) -> None:
 
     get_resolver().check()  # imports every view and the schema before freezing
     tune_for_serving()
+
+
+def on_starting(server) -> None:
+    """Before any worker: their metrics files go to one directory (backend/multiprocess.py)."""
+    from backend import multiprocess
+
+    multiprocess.prepare("shop-web-metrics-")
+
+
+def child_exit(server, worker) -> None:
+    from backend import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -47,6 +47,24 @@ MAX_UNSETTLED_KEYS = 10_000
 _FAILED = object()
 
 
+class ClientPerPool(RedisCacheClient):
+    """Django's client, but one `redis.Redis` per connection pool: Django's builds a new one
+    for every operation, and each fills a table of some 170 response callbacks."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key=None, *, write=False):
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._clients[index] = self._client(
+                connection_pool=self._get_connection_pool(write)
+            )
+        return client
+
+
 class TolerantRedisCache(RedisCache):
     """Django's RedisCache, whose unreachable Redis is a miss (see the module)."""
 
@@ -57,6 +75,7 @@ class TolerantRedisCache(RedisCache):
         # is then not mistaken for an outage.
         options.setdefault("retry", Retry(NoBackoff(), 1))
         super().__init__(server, {**params, "OPTIONS": options})
+        self._class = ClientPerPool
         # Django makes one backend per thread; what is known of the server is the process's.
         self.outage = Outage.of(str(server), retry_interval)
 

@@ -7,11 +7,13 @@ import time
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.utils.http import parse_header_parameters
 
 from apps.core.request_id import accept_or_make, set_current_request_id
 from apps.users import tokens
+from backend import metrics
 from schema.core.transport import RequestRefused
 
 logger = logging.getLogger("backend.requests")
@@ -132,8 +134,22 @@ def _replay(body: bytes, receive, *, finished: bool):
     return replayed
 
 
+class _StatementCount:
+    """A database execute wrapper counting the statements run through it."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
 class RequestTimingMiddleware:
-    """Sets `X-Request-ID` and `X-Request-Duration`; logs method, path, operation, status, time."""
+    """Sets `X-Request-ID` and `X-Request-Duration`; logs method, path, operation, status, time;
+    and for GraphQL requests records the request metrics (duration, SQL statements)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -143,8 +159,20 @@ class RequestTimingMiddleware:
         request_id = accept_or_make(request.headers.get("X-Request-ID"))
         request.request_id = request_id
         set_current_request_id(request_id)
-        response = self.get_response(request)
-        duration_ms = (time.perf_counter() - started) * 1000
+        statements = None
+        if request.path_info == metrics.API_PATH:
+            # The view runs in this thread (Django's ASGI handler: one thread per request).
+            statements = _StatementCount()
+            with connection.execute_wrapper(statements):
+                response = self.get_response(request)
+        else:
+            response = self.get_response(request)
+        duration = time.perf_counter() - started
+        if statements is not None:
+            metrics.observe_graphql_request(
+                request, response.status_code, duration, statements.count
+            )
+        duration_ms = duration * 1000
         response["X-Request-ID"] = request_id
         response["X-Request-Duration"] = f"{duration_ms:.1f}ms"
         logger.info(

@@ -3,12 +3,14 @@ from django.contrib import admin
 from django.urls import path
 
 from backend.health import healthz
+from backend.metrics import metrics_view
 from schema.schema import schema
 from schema.views import ApiGraphQLView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("graphql/", ApiGraphQLView.from_settings(schema), name="graphql"),
 ]
 

@@ -56,6 +56,7 @@ class ApiGraphQLView(GraphQLView):
     @classmethod
     def from_settings(cls, schema):
         trusted_documents.manifest()  # read at start-up: a broken one stops the process here
+        trusted_documents.operation_names()
         return cls.as_view(schema=schema, graphql_ide="graphiql" if settings.GRAPHIQL else None)
 
     def dispatch(self, request, *args, **kwargs):
@@ -64,6 +65,7 @@ class ApiGraphQLView(GraphQLView):
             transport.check_method(request)
             return self.run(request=request)
         except RequestRefused as refused:
+            request.graphql_result_code = refused.code.value
             return refused.response()
         except HTTPException as error:  # one strawberry raised that `transport` did not foresee
             return RequestRefused(error.status_code, error.reason).response()
@@ -108,7 +110,8 @@ class ApiGraphQLView(GraphQLView):
 
     def process_result(self, request, result):
         response = super().process_result(request, result)
-        for index, error in enumerate(response.get("errors") or []):
+        errors = response.get("errors") or []
+        for index, error in enumerate(errors):
             if "code" not in (error.get("extensions") or {}):
                 # Raised outside ErrorCodes' reach (inside another extension): masked all the same.
                 logger.error("Unexpected error (request %s): %s", current_request_id(), error)
@@ -121,13 +124,16 @@ class ApiGraphQLView(GraphQLView):
                 }
         if isinstance(result, persisted_queries.RefusedRequest):
             response.pop("data", None)
+        # The request metrics' result code: the first error's (every error has one by now).
+        request.graphql_result_code = errors[0]["extensions"]["code"] if errors else "OK"
         return response
 
     def execute_single(
         self, request, request_adapter, sub_response, context, root_value, request_data
     ):
         _check_csrf(request)  # after reading the request, which runs nothing
-        # The request log line names the operation (RequestTimingMiddleware).
+        # The request log line and metrics name the operation (RequestTimingMiddleware): as
+        # asked for, and once it has run, as its document names it, with its type.
         request.graphql_operation_name = request_data.operation_name
         try:
             # Which document to run is part of reading the request: a persisted-query miss is
@@ -164,4 +170,7 @@ class ApiGraphQLView(GraphQLView):
         except MissingQueryError:
             raise RequestRefused(400, "The request has no `query`.", field="query") from None
         persisted_queries.register(resolved, result)
+        if context.operation_type is not None:
+            request.graphql_operation_name = context.operation_name
+            request.graphql_operation_type = context.operation_type
         return result

@@ -31,6 +31,7 @@ import gc
 import json
 import logging
 import re
+import sys
 import time
 import weakref
 from importlib import import_module
@@ -53,6 +54,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from apps.core import metrics
 from apps.core.request_id import accept_or_make, set_current_request_id
 from apps.users import tokens
 from apps.users.models import User
@@ -143,6 +145,10 @@ class _Reclaim:
         for table in self.server_tables:
             compat.compact_in_place(table)
         _keepalive.handlers = weakref.WeakKeyDictionary(_keepalive.handlers)
+        # CPython's attribute cache keeps the name strings it was last asked for (Django's
+        # `"as_" + vendor` among them, one per compile): made during the burst, they would pin
+        # its pages.
+        sys._clear_type_cache()
         if self.malloc_trim is not None:
             self.malloc_trim(0)
         self.reclaimed_at = time.monotonic()
@@ -284,9 +290,11 @@ class GraphQLWebSocketView(
         )
         # Set before strawberry starts the connection's tasks: each runs in a copy of it.
         set_current_request_id(connection.request_id)
+        metrics.WEBSOCKET_CONNECTIONS_OPEN.inc()
         try:
             await self.run(connection)
         finally:
+            metrics.WEBSOCKET_CONNECTIONS_OPEN.dec()
             # As Django does when a request ends: a connection past CONN_MAX_AGE goes back.
             await aclose_old_connections()
             _reclaim.closed()
@@ -348,7 +356,9 @@ class GraphQLWebSocketView(
         user = family = None
         if header:
             try:
-                bearer = await database_sync_to_async(tokens.bearer_authenticate)(header)
+                bearer = await database_sync_to_async(tokens.bearer_authenticate)(
+                    header, keep=False
+                )
                 user, family = bearer.user, bearer.family
             except tokens.InvalidToken:
                 pass

@@ -21,8 +21,15 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
+OBSERVABILITY = {"prometheus", "grafana", "otel-collector", "jaeger"}
+
+
 def test_compose_runs_web_worker_and_beat_on_one_configuration():
-    services = compose()["services"]
+    services = {
+        name: service
+        for name, service in compose()["services"].items()
+        if "profiles" not in service
+    }
     assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
     django_services = [services[name] for name in ("migrate", "web", "worker", "beat")]
     environments = [s["environment"] for s in django_services]
@@ -32,7 +39,32 @@ def test_compose_runs_web_worker_and_beat_on_one_configuration():
     assert services["worker"]["command"].startswith("celery -A backend worker")
     assert services["beat"]["command"].startswith("celery -A backend beat")
     assert "healthcheck" in services["postgres"] and "healthcheck" in services["redis"]
-    assert set(compose()["volumes"]) == {"postgres-data", "redis-data"}
+    assert {"postgres-data", "redis-data"} <= set(compose()["volumes"])
+
+
+def test_the_observability_profile_scrapes_the_api_with_its_token():
+    services = compose()["services"]
+    profiled = {name for name, service in services.items() if "profiles" in service}
+    assert profiled == OBSERVABILITY
+    assert all(services[name]["profiles"] == ["observability"] for name in OBSERVABILITY)
+    assert not any("container_name" in service for service in services.values())
+    environment = compose()["x-django"]["environment"]
+    assert "web" in environment["ALLOWED_HOSTS"].split(":-", 1)[1].rstrip("}").split(",")
+    assert environment["WORKER_METRICS_PORT"] == "9100"
+    # The token Prometheus sends is the one the API checks, and never has a default.
+    assert environment["METRICS_TOKEN"] == "${METRICS_TOKEN:-}"
+    assert compose()["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}
+    assert services["prometheus"]["secrets"] == ["metrics_token"]
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    web, worker = scrape["scrape_configs"]
+    assert web["authorization"]["credentials_file"] == "/run/secrets/metrics_token"
+    assert web["dns_sd_configs"] == [{"names": ["web"], "type": "A", "port": 8000}]
+    assert worker["dns_sd_configs"] == [{"names": ["worker"], "type": "A", "port": 9100}]
+    # Published on this host only.
+    for name in ("prometheus", "grafana", "jaeger"):
+        assert all(port.startswith("127.0.0.1:") for port in services[name]["ports"]), name
+    otel = yaml.safe_load((ROOT / "deploy/otel-collector/config.yaml").read_text())
+    assert otel["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "0.0.0.0:4318"
 
 
 def test_compose_starts_the_app_only_after_migrations_succeeded():

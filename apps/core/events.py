@@ -27,15 +27,20 @@ import redis
 import redis.asyncio
 from django.conf import settings
 
+from apps.core import metrics
+
 logger = logging.getLogger(__name__)
 
 W = TypeVar("W", bound=Hashable)
 
-# What happened to notices in this process, for the metrics: published, publish_failed (Redis
+# What happened to notices (apps/core/metrics.py): published, publish_failed (Redis
 # unreachable: the feeds re-read what they watch when it is back), received, listener_lost
 # (the feed's subscription broke; same recovery), and read_failed (a batch's read failed: its
 # subscriptions ended with the error).
-counts: collections.Counter[str] = collections.Counter()
+notices = {
+    outcome: metrics.SUBSCRIPTION_NOTICES.labels(outcome=outcome)
+    for outcome in metrics.NOTICE_OUTCOMES
+}
 
 _local_feeds: dict[str, weakref.WeakSet[Feed]] = collections.defaultdict(weakref.WeakSet)
 _publisher: redis.Redis | None = None
@@ -67,15 +72,15 @@ def publish(topic: str, key: int) -> None:
     if not settings.REDIS_URL:
         for feed in list(_local_feeds[topic]):
             feed.changed_threadsafe(key)
-        counts["published"] += 1
+        notices["published"].inc()
         return
     try:
         _redis_publisher().publish(channel(topic), str(key))
     except redis.RedisError as error:
-        counts["publish_failed"] += 1
+        notices["publish_failed"].inc()
         logger.warning("event %s:%s not published (%s)", topic, key, error)
     else:
-        counts["published"] += 1
+        notices["published"].inc()
 
 
 class Feed(Generic[W]):
@@ -91,6 +96,7 @@ class Feed(Generic[W]):
         self._flushing: asyncio.Task | None = None
         self._listening: asyncio.Task | None = None
         self._subscribed = asyncio.Event()
+        self._open = metrics.SUBSCRIPTIONS_OPEN.labels(topic=topic)
 
     @property
     def watcher_count(self) -> int:
@@ -105,9 +111,11 @@ class Feed(Generic[W]):
         self._watchers[key].add(watcher)
         self._fresh.append(watcher)
         self._flush_soon()
+        self._open.inc()
         try:
             yield
         finally:
+            self._open.dec()
             watchers = self._watchers.get(key)
             if watchers is not None:
                 watchers.discard(watcher)
@@ -197,14 +205,14 @@ class Feed(Generic[W]):
                             timeout=settings.EVENTS_HEALTH_CHECK_INTERVAL
                         )
                         if message is not None and message["type"] == "message":
-                            counts["received"] += 1
+                            notices["received"].inc()
                             try:
                                 self.changed({int(message["data"])})
                             except ValueError:
                                 logger.warning("feed %s: not a key: %r", self.topic, message)
             except (redis.RedisError, OSError) as error:
                 if not lost:
-                    counts["listener_lost"] += 1
+                    notices["listener_lost"].inc()
                     logger.warning(
                         "feed %s: subscription lost (%s); %d keys will be re-read when it is back",
                         self.topic,

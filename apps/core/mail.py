@@ -13,11 +13,12 @@ Message-ID, by which mail clients show one message.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from apps.core.models import Email
@@ -68,3 +69,11 @@ def emails_owed() -> list[int]:
         .order_by("created_at")
         .values_list("pk", flat=True)
     )
+
+
+def emails_owed_backlog() -> tuple[int, datetime | None]:
+    """How many emails are owed and not sent yet, and since when the oldest (the metrics)."""
+    backlog = Email.objects.filter(sent_at__isnull=True).aggregate(
+        count=Count("pk"), oldest=Min("created_at")
+    )
+    return backlog["count"], backlog["oldest"]

@@ -1,6 +1,6 @@
 """Reads of orders: querysets, and SQL expressions that batch per-row aggregates."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -52,3 +52,11 @@ def orders_stale_pending() -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def orders_pending_backlog() -> tuple[int, datetime | None]:
+    """How many orders are PENDING (owed processing), and since when the oldest (the metrics)."""
+    backlog = Order.objects.filter(status=OrderStatus.PENDING).aggregate(
+        count=models.Count("pk"), oldest=models.Min("created_at")
+    )
+    return backlog["count"], backlog["oldest"]

@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.catalog.models import Product
+from apps.core import metrics
 from apps.core.mail import email_owe
 from apps.orders.errors import (
     IdempotencyKeyReused,
@@ -37,6 +38,19 @@ MAX_TOTAL = Decimal("9999999999.99")
 # A client's retry key: the same key within the window gets the order placed with it.
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._-]{1,100}")
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+def _count_transition(from_status: str, to_status: str) -> None:
+    """Counts a status change for the metrics once it has committed (a rollback never
+    happened)."""
+    counter = metrics.ORDER_STATUS_TRANSITIONS.labels(from_status=from_status, to_status=to_status)
+    transaction.on_commit(counter.inc)
+
+
+def _set_status(order: Order, status: OrderStatus, *, fields: tuple[str, ...] = ()) -> None:
+    _count_transition(order.status, status)
+    order.status = status
+    order.save(update_fields=["status", *fields, "updated_at"])
 
 
 def _invalid(message: str, code: OrderErrorCode) -> ValidationError:
@@ -120,6 +134,7 @@ def order_place(
         if not placed:
             raise
         return placed
+    _count_transition("none", OrderStatus.PENDING)
     OrderItem.objects.bulk_create(
         OrderItem(
             order=order, product=products[pk], quantity=quantity, unit_price=products[pk].price
@@ -174,8 +189,7 @@ def order_process(*, order_id: int) -> str | None:
         order_mark_failed(order=order, reason=reason)
         return order.status
     _move_stock(order, products, sign=-1)
-    order.status = OrderStatus.CONFIRMED
-    order.save(update_fields=["status", "updated_at"])
+    _set_status(order, OrderStatus.CONFIRMED)
     _owe_confirmation(order)
     return order.status
 
@@ -192,9 +206,8 @@ def _owe_confirmation(order: Order) -> None:
 
 
 def order_mark_failed(*, order: Order, reason: str) -> None:
-    order.status = OrderStatus.FAILED
     order.failure_reason = reason[:255]
-    order.save(update_fields=["status", "failure_reason", "updated_at"])
+    _set_status(order, OrderStatus.FAILED, fields=("failure_reason",))
 
 
 @transaction.atomic
@@ -224,6 +237,5 @@ def order_cancel(*, order_id: int | None, viewer: User) -> Order:
         raise OrderNotCancellable
     if order.status == OrderStatus.CONFIRMED:
         _move_stock(order, _locked_products(order), sign=+1)
-    order.status = OrderStatus.CANCELLED
-    order.save(update_fields=["status", "updated_at"])
+    _set_status(order, OrderStatus.CANCELLED)
     return order

@@ -20,9 +20,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from apps.core import metrics
 from apps.users.attempt_log import LogFull, attempt_log
 from apps.users.errors import TooManyAttempts
 from apps.users.models import User
+
+_RATE_REFUSALS = metrics.REFUSALS.labels(limit="rate")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ def login_attempt_start(*, email: str, client_address: str) -> LoginAttempt:
     try:
         pair_entry = attempt_log.record(pair_key, limit=settings.LOGIN_MAX_FAILURES, window=window)
     except LogFull as full:
+        _RATE_REFUSALS.inc()
         raise TooManyAttempts(full.retry_after) from None
     try:
         address_entry = attempt_log.record(
@@ -63,6 +67,7 @@ def login_attempt_start(*, email: str, client_address: str) -> LoginAttempt:
         )
     except LogFull as full:
         attempt_log.forget(pair_entry)  # refused, so not a failure of the pair either
+        _RATE_REFUSALS.inc()
         raise TooManyAttempts(full.retry_after) from None
     return LoginAttempt(pair_key=pair_key, address_entry=address_entry)
 

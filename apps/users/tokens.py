@@ -2,18 +2,21 @@
 
 Access tokens are short-lived JWTs naming their user and token family, checked on every
 request against the user's `is_active` and the family's end, in the one query that loads the
-user. Refresh tokens are opaque random strings stored as SHA-256 hashes, single use: a refresh
-spends one and issues the next of the same family; presenting a spent one again means it was
-stolen or replayed, so the whole family is revoked. A family ends when any of its refresh
-tokens is revoked (logout, that reuse, a password change ending other sessions, a
-deactivation): its refresh tokens and its access tokens stop working at once. Logins are
-limited by `login_limits`.
+user; a web process keeps what that query found for each session it has seen, until a change
+to the user or the end of the family retires it in every process (`apps.core.invalidation`),
+so a request with a known token costs no SQL. Refresh tokens are opaque random strings stored
+as SHA-256 hashes, single use: a refresh spends one and issues the next of the same family;
+presenting a spent one again means it was stolen or replayed, so the whole family is revoked.
+A family ends when any of its refresh tokens is revoked (logout, that reuse, a password change
+ending other sessions, a deactivation): its refresh tokens and its access tokens stop working
+at once. Logins are limited by `login_limits`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +28,7 @@ from django.db import transaction
 from django.db.models import Exists, IntegerField, QuerySet, UUIDField, Value
 from django.utils import timezone
 
+from apps.core import invalidation
 from apps.users import login_limits
 from apps.users.errors import InvalidCredentials, InvalidToken
 from apps.users.models import RefreshToken, User
@@ -115,13 +119,23 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
 
 
 def token_revoke(*, refresh_token: str) -> bool:
-    """Ends one refresh token at once (logout). False when it was not usable anyway."""
-    revoked = (
-        RefreshToken.objects.usable()
-        .filter(token_hash=_hash(refresh_token))
-        .update(revoked_at=timezone.now())
-    )
-    return bool(revoked)
+    """Ends one refresh token, and so its family, at once (logout). False when it was not
+    usable anyway."""
+    with transaction.atomic():
+        family = (
+            RefreshToken.objects.usable()
+            .select_for_update()
+            .filter(token_hash=_hash(refresh_token))
+            .values_list("family", flat=True)
+            .first()
+        )
+        if family is None:
+            return False
+        RefreshToken.objects.filter(token_hash=_hash(refresh_token)).update(
+            revoked_at=timezone.now()
+        )
+        invalidation.retire(SESSIONS, f"family:{family}")
+    return True
 
 
 def tokens_revoke(
@@ -138,7 +152,13 @@ def tokens_revoke(
         tokens = tokens.filter(family=family)
     if keep_family is not None:
         tokens = tokens.exclude(family=keep_family)
-    return tokens.update(revoked_at=timezone.now())
+    revoked = tokens.update(revoked_at=timezone.now())
+    # After the update: outside a transaction, a retirement is sent at once.
+    if user is not None:
+        invalidation.retire(SESSIONS, f"user:{user.pk}")
+    if family is not None:
+        invalidation.retire(SESSIONS, f"family:{family}")
+    return revoked
 
 
 @dataclass(frozen=True)
@@ -149,16 +169,28 @@ class Bearer:
     family: uuid.UUID | None
 
 
-def bearer_authenticate(header: str) -> Bearer:
+def bearer_authenticate(header: str, *, keep: bool = True) -> Bearer:
     """What an `Authorization: Bearer <accessToken>` value proves; InvalidToken for anything
-    else: another scheme, a bad, expired or forged token, an inactive user."""
+    else: another scheme, a bad, expired or forged token, an inactive user. `keep=False` for
+    a check made once per connection (a WebSocket's): nothing to gain from keeping it."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken
     claims = access_token_verify(token.strip())
+    session = (claims.user_id, claims.family)
+    generation = invalidation.lease()
+    known = _sessions.get(session) if generation is not None else None
+    if known is not None and time.monotonic() - known[0] < SESSION_MAX_AGE:
+        return Bearer(user=User.from_db("default", _USER_COLUMNS, known[1]), family=claims.family)
     user = bearer_users(family=claims.family).filter(pk=claims.user_id).first()
     if user is None:
         raise InvalidToken
+    if keep and generation is not None and invalidation.lease() == generation:
+        # Nothing was retired while the query ran: what it found still holds.
+        if len(_sessions) >= SESSIONS_KEPT:
+            _sessions.clear()
+        row = tuple(getattr(user, column) for column in _USER_COLUMNS)
+        _sessions[session] = (time.monotonic(), row)
     return Bearer(user=user, family=claims.family)
 
 
@@ -174,6 +206,34 @@ def bearer_users(*, family: uuid.UUID | None) -> QuerySet[User]:
 
 
 Session = tuple[int, uuid.UUID | None]  # a user, and the token family it signed in with
+
+# This process's sessions known to be good: each one's user row, as `bearer_users` found it.
+SESSIONS = "sessions"
+SESSIONS_KEPT = 10_000
+# Seconds a session is trusted without a query, should a retirement not reach this process.
+SESSION_MAX_AGE = 30.0
+_sessions: dict[Session, tuple[float, tuple]] = {}
+_USER_COLUMNS = [field.attname for field in User._meta.concrete_fields]
+
+
+def _forget_sessions(key: str | None) -> None:
+    """Retires the sessions of `user:<id>` or `family:<uuid>` (None: all of them)."""
+    if key is None:
+        _sessions.clear()
+        return
+    kind, _, value = key.partition(":")
+    position = 0 if kind == "user" else 1
+    for session in list(_sessions):
+        if str(session[position]) == value:
+            _sessions.pop(session, None)
+
+
+invalidation.register(SESSIONS, _forget_sessions)
+
+
+def sessions_retire(user: User) -> None:
+    """A change to `user` (any saved field) reaches every process's sessions of it."""
+    invalidation.retire(SESSIONS, f"user:{user.pk}")
 
 
 def sessions_ended(sessions: set[Session]) -> set[Session]:

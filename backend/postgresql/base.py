@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend whose psycopg pool replaces dead connections at once.
+"""Django's PostgreSQL backend whose psycopg pool replaces dead connections at once, and whose
+`__in` is one array parameter (`lookups.py`).
 
 With `CONN_HEALTH_CHECKS`, Django 5.2 gives the pool `check=ConnectionPool.check_connection`:
 each checkout tests its connection and discards it when dead. When PostgreSQL drops every
@@ -25,6 +26,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base
 from psycopg_pool import ConnectionPool
 
+from backend.postgresql import lookups
+
 if django.VERSION[:2] != (5, 2) or not psycopg_pool.__version__.startswith("3."):
     raise ImproperlyConfigured(
         f"backend.postgresql was written for Django 5.2 and psycopg_pool 3.x, not Django "
@@ -33,6 +36,8 @@ if django.VERSION[:2] != (5, 2) or not psycopg_pool.__version__.startswith("3.")
     )
 
 logger = logging.getLogger(__name__)
+
+lookups.register()
 
 
 def check_or_sweep(pool: ConnectionPool) -> Callable[[psycopg.Connection], None]:

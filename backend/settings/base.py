@@ -66,6 +66,10 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's, with `__in` as one array parameter and a pool that replaces dead connections
+    # at once (backend/postgresql/).
+    DATABASES["default"]["ENGINE"] = "backend.postgresql"
 # A connection kept between requests (pooled, or CONN_MAX_AGE) is tested before it is reused:
 # one that the server dropped (a restart, a failover) is replaced instead of failing a request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -240,6 +244,13 @@ TRACING = bool(
 # A span per GraphQL field resolved by a resolver too, beside the one per operation: for
 # finding a slow resolver, at a cost on every operation (schema/core/tracing.py).
 GRAPHQL_TRACE_FIELDS = env.bool("GRAPHQL_TRACE_FIELDS", default=False)
+
+# Metrics for Prometheus (backend/metrics.py). The web processes answer GET /metrics with
+# `Authorization: Bearer <METRICS_TOKEN>`, and without a token the path does not exist. A Celery
+# worker serves its own on this address and port, where a port is set (none: not served).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=None)
+WORKER_METRICS_ADDRESS = env("WORKER_METRICS_ADDRESS", default="127.0.0.1")
 
 # Every request has one log line (backend.middleware.RequestTimingMiddleware) with its status:
 # Django's extra warning for each 4xx ("Bad Request: /graphql/") is left out; 5xx stay.

@@ -23,6 +23,8 @@ GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=False)
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Prometheus scrapes the web processes directly, inside the deployment's network.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 if not SECURE_SSL_REDIRECT:
     # Turned off on purpose: plain HTTP on a private address (compose), or a proxy that
     # redirects to HTTPS itself. The deploy check would otherwise report it.
@@ -51,14 +53,13 @@ STORAGES = {
 if not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set in production: the cache is shared.")
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] == "backend.postgresql":
     if env.bool("DB_POOL", default=True):
         # psycopg's pool, per process: size it so that (web workers x max_size) + Celery
         # concurrency stays under PostgreSQL's max_connections. Each checkout tests its
         # connection (CONN_HEALTH_CHECKS, base.py), and a dead one has the pool replace every
         # dead one at once (backend/postgresql/base.py): after PostgreSQL drops connections,
         # the next requests get live ones.
-        DATABASES["default"]["ENGINE"] = "backend.postgresql"
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DB_POOL_MIN_SIZE", default=2),

@@ -24,7 +24,9 @@ What each use replaces:
   by identity, so a subclass would lose nested prefetching).
 - `describe_library_types`: `Ordering` and `PageInfo` have no option for descriptions.
 - graphql-core's message texts (`TOO_MANY_TOKENS` ...): the only way to tell a refused
-  variable or a token limit from other errors (`schema.core.errors`).
+  variable or a token limit from other errors (`schema.core.errors`); strawberry's depth and
+  alias limiters' (`DEPTH_EXCEEDED`, `TOO_MANY_ALIASES`): which limit refused a document, for
+  the metrics.
 - graphql-core's `allow_empty_selection_sets` parse option (deprecated in 3.3): the spec's
   grammar, `{}` refused (`schema.core.parsing`).
 - strawberry's view methods overridden or called in `schema.views` and `schema.websocket`
@@ -120,6 +122,9 @@ check_versions()
 TOO_MANY_TOKENS = "Syntax Error: Document contains more than"
 ARGUMENT_ERRORS = ("Argument ", "Expected variable ", "Variable ")
 ARGUMENT_NAME = re.compile(r"^Argument '(\w+)'")
+# strawberry's QueryDepthLimiter's and MaxAliasesLimiter's validation errors.
+DEPTH_EXCEEDED = re.compile(r"^'[^']*' exceeds maximum operation depth of \d+$")
+TOO_MANY_ALIASES = re.compile(r"^\d+ aliases found\. Allowed: \d+$")
 # Where in a variable's value coercion failed: "... has invalid value at .items[0].quantity: ".
 INVALID_VARIABLE_AT = re.compile(r"^Variable '\$\w+' has invalid value at (\S+): ")
 MISSING_INPUT_FIELD = re.compile(r"to include required field '(\w+)'")

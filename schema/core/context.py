@@ -47,6 +47,10 @@ class Context:
     # WebSocket only: the connection, and `connection_init`'s payload.
     ws: WebSocketConnection | None = None
     connection_params: dict[str, Any] | None = None
+    # The operation that ran, as its document names it (ErrorCodes notes it once it is over;
+    # the request metrics read it): its name (None when unnamed) and type.
+    operation_name: str | None = None
+    operation_type: str | None = None
 
 
 class _EveryRow:

@@ -28,6 +28,7 @@ from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 
 from apps.core import errors as domain
+from apps.core import metrics
 from apps.core.request_id import current_request_id
 from schema.core import compat
 from schema.core.compat import GlobalIDValueError, to_camel_case
@@ -216,8 +217,25 @@ def _with_code(error: GraphQLError, message: str, extensions: dict[str, object])
     )
 
 
+# The refusals by strawberry's limiters, told by their messages (schema/core/compat.py).
+_REFUSED = {
+    "depth": metrics.REFUSALS.labels(limit="depth"),
+    "aliases": metrics.REFUSALS.labels(limit="aliases"),
+    "tokens": metrics.REFUSALS.labels(limit="tokens"),
+}
+
+
+def _count_validation_refusal(error: GraphQLError) -> None:
+    if compat.DEPTH_EXCEEDED.match(error.message):
+        _REFUSED["depth"].inc()
+    elif compat.TOO_MANY_ALIASES.match(error.message):
+        _REFUSED["aliases"].inc()
+
+
 class ErrorCodes(SchemaExtension):
-    """Gives every error of a result the contract's `extensions.code`; masks the unexpected."""
+    """Gives every error of a result the contract's `extensions.code`; masks the unexpected.
+    Once the operation is over, notes on the context what ran (name and type), for the
+    request metrics, and counts the refusals of the depth, alias and token limits."""
 
     def on_validate(self) -> Iterator[None]:
         yield
@@ -226,6 +244,7 @@ class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         self._validation_errors: set[int] = set()
         yield
+        self._note_operation()
         result = self.execution_context.result
         if result is None or not result.errors:
             return
@@ -239,6 +258,17 @@ class ErrorCodes(SchemaExtension):
             result.errors = [self._classify(error, parsed) for error in result.errors]
         yield
 
+    def _note_operation(self) -> None:
+        execution_context = self.execution_context
+        context = execution_context.context
+        if execution_context.graphql_document is None or not hasattr(context, "operation_type"):
+            return
+        try:
+            context.operation_type = execution_context.operation_type.value
+        except Exception:  # no operation of the name asked for: refused as such, typeless
+            return
+        context.operation_name = execution_context.operation_name
+
     def _classify(self, error: GraphQLError, parsed: bool) -> GraphQLError:
         if error.extensions and "code" in error.extensions:
             return error
@@ -247,11 +277,10 @@ class ErrorCodes(SchemaExtension):
         if api_error is not None:
             return _with_code(error, api_error.message, api_error.extensions)
         if not parsed:
-            code = (
-                ErrorCode.QUERY_TOO_COMPLEX
-                if error.message.startswith(compat.TOO_MANY_TOKENS)
-                else ErrorCode.GRAPHQL_PARSE_FAILED
-            )
+            code = ErrorCode.GRAPHQL_PARSE_FAILED
+            if error.message.startswith(compat.TOO_MANY_TOKENS):
+                code = ErrorCode.QUERY_TOO_COMPLEX
+                _REFUSED["tokens"].inc()
             return _with_code(error, error.message, {"code": code})
         if id(error) in self._validation_errors:
             if isinstance(original, ValueError | StrawberryInputCoercionError):
@@ -260,6 +289,7 @@ class ErrorCodes(SchemaExtension):
                 return _with_code(
                     error, error.message, {"code": ErrorCode.BAD_USER_INPUT, "fields": fields}
                 )
+            _count_validation_refusal(error)
             return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_VALIDATION_FAILED})
         if error.path is None and _is_variable_error(error):
             # Raised by graphql-core before any resolver: variables of the wrong type or missing.

@@ -40,6 +40,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.types import ExecutionResult
 
+from apps.core import metrics
 from schema.core.compat import VariableValues
 from schema.core.errors import ErrorCode
 from schema.core.pagination import DEFAULT_PAGE_SIZE
@@ -55,6 +56,8 @@ MAX_NODES = 10_000
 
 # The argument of a list fetched by global ids: one node per id.
 IDS_ARGUMENT = "ids"
+
+_NODES_REFUSED = metrics.REFUSALS.labels(limit="nodes")
 
 
 def is_introspection(context: IgnoreContext) -> bool:
@@ -201,6 +204,7 @@ class MaxNodesLimiter(SchemaExtension):
             )
             # strawberry executes only when no extension has set a result.
             self.execution_context.result = ExecutionResult(data=None, errors=[error])
+            _NODES_REFUSED.inc()
         yield
 
     def count_nodes(self) -> int | None:

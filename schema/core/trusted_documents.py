@@ -70,6 +70,12 @@ def manifest() -> Mapping[str, str]:
     return load(MANIFEST_PATH)
 
 
+@functools.cache
+def operation_names() -> frozenset[str]:
+    """The names of the manifest's operations: the apps' own (the request metrics' labels)."""
+    return frozenset(entry(body, document_id).name for document_id, body in manifest().items())
+
+
 def entry(body: str, origin: str) -> Entry:
     """The manifest entry of a document that holds one named operation (and its fragments)."""
     try:

@@ -102,7 +102,7 @@ async def _deliver(watches: list[_Watch]) -> None:
         orders, ended = await database_sync_to_async(_read)(watches)
     except Exception as error:
         # Each subscription ends with the error, masked and logged with its request id.
-        core_events.counts["read_failed"] += 1
+        core_events.notices["read_failed"].inc()
         logger.warning("orderUpdated: reading %d watched orders failed (%r)", len(watches), error)
         for watch in watches:
             watch.fail(error)

@@ -55,6 +55,14 @@ def test_with_redis_up_it_is_djangos_redis_cache(redis_cache, redis_server):
     assert redis_cache.incr("n") == 2
 
 
+def test_one_redis_client_serves_every_operation(redis_cache, redis_server):
+    client = redis_cache._cache.get_client(write=True)
+    assert redis_cache._cache.get_client("k", write=True) is client
+    redis_cache.set("k", 1)
+    assert redis_cache.get("k") == 1
+    assert redis_cache._cache.get_client(write=False) is client  # one server: one pool
+
+
 def test_with_redis_stopped_every_operation_is_a_miss_in_milliseconds(redis_cache, redis_server):
     redis_server.stop()
     started = time.monotonic()

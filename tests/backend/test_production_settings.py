@@ -73,7 +73,7 @@ def test_database_connections_are_tested_before_reuse_with_the_pool_and_without(
     unpooled = manage("shell", "-c", script, **(PRODUCTION | {"DB_POOL": "false"}))
     assert unpooled.returncode == 0, unpooled.stderr
     assert json.loads(unpooled.stdout.strip().splitlines()[-1]) == [
-        "django.db.backends.postgresql",
+        "backend.postgresql",
         True,
         60,
         False,

@@ -179,6 +179,20 @@ def test_the_reclaim_waits_for_closes_to_settle_but_not_for_ever():
     assert reclaim.due() == 99.5 + reclaim.INTERVAL
 
 
+def test_the_reclaim_lets_go_of_the_names_the_attribute_cache_kept():
+    class Node:
+        pass
+
+    name = "as_" + "".join(["postgresql"])  # made at run time, as Django's compile() makes it
+    before = sys.getrefcount(name)
+    getattr(Node, name, None)
+    assert sys.getrefcount(name) > before  # the attribute cache holds it (once per type asked)
+    reclaim = websocket._Reclaim()
+    reclaim.due = lambda: 0.0
+    asyncio.run(reclaim._run())
+    assert sys.getrefcount(name) == before
+
+
 def test_the_workers_websocket_protocol_hands_uvicorns_tables_to_the_reclaim():
     from uvicorn.config import Config
     from uvicorn.server import ServerState
