@@ -7,8 +7,13 @@ import django
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 
+from backend import telemetry
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.development")
 django.setup(set_prefix=False)
+
+# Before the handler reads MIDDLEWARE. gunicorn imports this in each worker, after its fork.
+telemetry.setup(telemetry.WEB)
 
 
 class RequestSlotsASGIHandler(ASGIHandler):

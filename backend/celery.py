@@ -1,6 +1,7 @@
 """The Celery app: configured from Django settings (namespace CELERY), tasks autodiscovered;
 owed work swept when a worker starts; tasks and the worker's heartbeat measured
-(apps/core/metrics.py), and served where WORKER_METRICS_PORT is set (backend/metrics.py)."""
+(apps/core/metrics.py), and served where WORKER_METRICS_PORT is set (backend/metrics.py);
+traced in each process that runs tasks (backend/telemetry.py)."""
 
 import os
 import time
@@ -13,6 +14,8 @@ from celery.signals import (
     task_postrun,
     task_prerun,
     task_retry,
+    worker_init,
+    worker_process_init,
     worker_process_shutdown,
     worker_ready,
 )
@@ -44,6 +47,26 @@ def deliver_owed_work(sender, **kwargs) -> None:
     back what is owed: PENDING orders and unsent emails past their thresholds."""
     sender.app.send_task("apps.orders.tasks.requeue_stale_orders")
     sender.app.send_task("apps.core.tasks.requeue_owed_emails")
+
+
+@worker_process_init.connect
+def trace_pool_process(**kwargs) -> None:
+    """Each child of the prefork pool traces on its own, set up after its fork."""
+    from backend import telemetry
+
+    telemetry.setup(telemetry.WORKER)
+
+
+@worker_init.connect
+def trace_worker(sender, **kwargs) -> None:
+    """The pools that run tasks in the worker's own process (threads, solo) trace there."""
+    from celery.concurrency import get_implementation
+    from celery.concurrency.prefork import TaskPool as PreforkPool
+
+    from backend import telemetry
+
+    if not issubclass(get_implementation(sender.pool_cls), PreforkPool):
+        telemetry.setup(telemetry.WORKER)
 
 
 @worker_ready.connect

@@ -7,7 +7,12 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from backend import telemetry
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.development")
+
+# Before the handler reads MIDDLEWARE.
+telemetry.setup(telemetry.WEB)
 
 django_application = get_wsgi_application()
 

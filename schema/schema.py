@@ -58,7 +58,7 @@ def _keeping_rules(limiter: AddValidationRules) -> Callable[[], AddValidationRul
 
 def schema_extensions() -> list:
     """Outermost first: error codes see every error, limits run before any resolver."""
-    from schema.core import sql_queries
+    from schema.core import sql_queries, tracing
 
     extensions = [
         ErrorCodes,
@@ -79,6 +79,11 @@ def schema_extensions() -> list:
     if sql_queries.enabled():
         # Development only: `extensions.sqlQueries` in every response.
         extensions.insert(0, sql_queries.SqlQueryCount)
+    if tracing.enabled():
+        # Outermost: the operation's span holds the others' work and sees the final codes.
+        extensions.insert(0, tracing.OperationTracing)
+        if tracing.fields_enabled():
+            extensions.append(tracing.FieldTracing)
     return extensions
 
 

@@ -286,10 +286,11 @@ def start_worker(live_environment, queue, tmp_path) -> Iterator[Callable[..., Wo
     """Starts `celery worker` processes on the test database; all are stopped afterwards.
 
     Keyword arguments are environment variables (settings), e.g. `**DEVELOPMENT`; `wait=False`
-    returns at once (`wait_ready()` later), to start a server meanwhile."""
+    returns at once (`wait_ready()` later), to start a server meanwhile; `pool="prefork"` runs
+    tasks in two forked children, as deployments do, instead of four threads."""
     workers: list[Worker] = []
 
-    def start(*, wait: bool = True, **settings: str) -> Worker:
+    def start(*, wait: bool = True, pool: str = "threads", **settings: str) -> Worker:
         log = tmp_path / f"worker-{len(workers)}.log"
         process = subprocess.Popen(
             [
@@ -299,8 +300,8 @@ def start_worker(live_environment, queue, tmp_path) -> Iterator[Callable[..., Wo
                 "-A",
                 "backend",
                 "worker",
-                "--pool=threads",
-                "--concurrency=4",
+                f"--pool={pool}",
+                f"--concurrency={2 if pool == 'prefork' else 4}",
                 "--loglevel=INFO",
                 "--without-mingle",
                 "--without-gossip",

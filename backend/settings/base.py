@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -99,6 +100,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_SIZE
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = True
+# A browser app may read a response's request id (to quote it), and may send the trace
+# context of its own spans (W3C Trace Context), which the request's trace then continues.
+CORS_EXPOSE_HEADERS = ["X-Request-ID"]
+CORS_ALLOW_HEADERS = (*default_cors_headers, "traceparent", "tracestate")
 
 REDIS_URL = env("REDIS_URL", default="")
 # Prepended to every cache key: deployments that share one Redis keep apart.
@@ -232,6 +237,17 @@ STRAWBERRY_DJANGO = {
     "TYPE_DESCRIPTION_FROM_MODEL_DOCSTRING": True,
     "MAP_AUTO_ID_AS_GLOBAL_ID": True,
 }
+
+# Traces (backend/telemetry.py), exported over OTLP/HTTP where OTEL_EXPORTER_OTLP_ENDPOINT (or
+# OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; the other OTEL_* variables are read by the SDK.
+# Without an endpoint nothing is traced, instrumented or loaded.
+TRACING = bool(
+    env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+    or env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", default="")
+) and not env.bool("OTEL_SDK_DISABLED", default=False)
+# A span per GraphQL field resolved by a resolver too, beside the one per operation: for
+# finding a slow resolver, at a cost on every operation (schema/core/tracing.py).
+GRAPHQL_TRACE_FIELDS = env.bool("GRAPHQL_TRACE_FIELDS", default=False)
 
 # Metrics for Prometheus (backend/metrics.py). The web processes answer GET /metrics with
 # `Authorization: Bearer <METRICS_TOKEN>`, and without a token the path does not exist. A Celery

@@ -74,7 +74,11 @@ if DATABASES["default"]["ENGINE"] == "backend.postgresql":
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "apps.core.request_id.RequestIdLogFilter"}},
+    # Each line has the request's id and, inside a span (tracing on), `trace_id` and `span_id`.
+    "filters": {
+        "request_id": {"()": "apps.core.request_id.RequestIdLogFilter"},
+        "trace_context": {"()": "backend.telemetry.TraceContextLogFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -86,7 +90,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["request_id"],
+            "filters": ["request_id", "trace_context"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
