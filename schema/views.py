@@ -13,7 +13,7 @@ from strawberry.types import ExecutionResult
 
 from apps.core.request_id import current_request_id
 from schema import graphiql
-from schema.core import compiled, persisted_queries, transport, trusted_documents
+from schema.core import compiled, persisted_queries, tracing, transport, trusted_documents
 from schema.core.client_address import client_address_of_request
 from schema.core.compat import CannotGetOperationTypeError, HTTPException, InvalidOperationTypeError
 from schema.core.context import Context
@@ -169,15 +169,18 @@ class ApiGraphQLView(GraphQLView):
             self.compiled_operations is not None
             and resolved.register_as is None
             and compiled.enabled()
-            and (
-                answer := self.compiled_operations.answer(
+            and (name := self.compiled_operations.name_of(resolved.query)) is not None
+        ):
+            with tracing.compiled_operation(name, resolved.query) as span:
+                answer = self.compiled_operations.answer(
                     resolved.query, request_data.variables, request_data.operation_name, context
                 )
-            )
-        ):
-            request.graphql_operation_name = answer.operation_name
-            request.graphql_operation_type = "query"
-            return answer
+                if answer is None and span is not None:
+                    span.set_attribute(tracing.COMPILED, False)
+            if answer is not None:
+                request.graphql_operation_name = answer.operation_name
+                request.graphql_operation_type = "query"
+                return answer
         try:
             # strawberry's execute_single, with our operation types per method (its own also
             # let subscriptions through over GET and POST) and our refusals.

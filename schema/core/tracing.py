@@ -21,7 +21,7 @@ resolver), not its life: the events it sends later are not traced as part of it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from inspect import isawaitable
 
 from django.conf import settings
@@ -38,6 +38,7 @@ OPERATION_TYPE = "graphql.operation.type"
 DOCUMENT_ID = "graphql.document.id"
 ERROR_CODES = "graphql.error.codes"
 FIELD_PATH = "graphql.field.path"
+COMPILED = "graphql.compiled"
 
 tracer = trace.get_tracer(__name__)
 
@@ -147,3 +148,27 @@ async def _ending(span: Span, result):
             return await result
         finally:
             span.end()
+
+
+@contextmanager
+def compiled_operation(operation_name: str, query: str) -> Iterator[Span | None]:
+    """The operation span of a request its compiled plan answers (schema/core/compiled/), as
+    OperationTracing's, with `graphql.compiled`: true; the plan's SQL spans are its children.
+    When the plan leaves the request to execution, the span says so (false) and execution's
+    own span follows. None where tracing is off."""
+    if not enabled():
+        yield None
+        return
+    attributes = {OPERATION_NAME: operation_name, OPERATION_TYPE: OperationType.QUERY.value}
+    request_span = trace.get_current_span()
+    if request_span.is_recording():
+        request_span.set_attributes(attributes)
+    span = tracer.start_span(
+        OperationType.QUERY.value,
+        attributes={**attributes, DOCUMENT_ID: sha256_of(query), COMPILED: True},
+    )
+    try:
+        with _current(span):
+            yield span
+    finally:
+        span.end()

@@ -72,7 +72,11 @@ def only(spans: list[ReadableSpan], **match) -> ReadableSpan:
 
 
 @pytest.mark.postgres
-def test_a_query_is_a_server_span_over_its_operation_span_over_its_sql(client, spans):
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled plan", "executed"])
+def test_a_query_is_a_server_span_over_its_operation_span_over_its_sql(
+    client, spans, settings, compiled
+):
+    settings.GRAPHQL_COMPILED_OPERATIONS = compiled
     product = ProductFactory(name="Lamp")
     spans.clear()  # the factory's own SQL
     document = operation("Catalog")
@@ -94,6 +98,7 @@ def test_a_query_is_a_server_span_over_its_operation_span_over_its_sql(client, s
         tracing.OPERATION_NAME: "Catalog",
         tracing.OPERATION_TYPE: "query",
         tracing.DOCUMENT_ID: sha256_of(document),
+        **({tracing.COMPILED: True} if compiled else {}),
     }
     sql = children(finished, operation_span)
     assert sql, "the operation's SQL is traced under it"
@@ -273,3 +278,18 @@ def test_an_endpoint_turns_every_part_on():
         ]
         == "ProxyTracerProvider"
     )
+
+
+@pytest.mark.postgres
+def test_a_compiled_plan_that_leaves_the_request_to_execution_says_so(client, spans):
+    document = operation("Catalog")
+    response = post(client, document, {"first": 101})  # past the page size: refused
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    finished = spans.get_finished_spans()
+    server = only(finished, kind=SpanKind.SERVER)
+    declined, executed = sorted(
+        (s for s in children(finished, server) if s.name == "query"), key=lambda s: s.start_time
+    )
+    assert declined.attributes[tracing.COMPILED] is False
+    assert tracing.COMPILED not in executed.attributes
+    assert executed.attributes[tracing.ERROR_CODES] == ("BAD_USER_INPUT",)

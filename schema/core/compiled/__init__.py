@@ -81,6 +81,11 @@ class CompiledOperations:
         self.convert = convert_with(schema)
         self.plans: Mapping[str, OperationPlan] = compile_manifest(schema)
 
+    def name_of(self, query: str | None) -> str | None:
+        """The operation a compiled plan answers for this document, if there is one."""
+        plan = self.plans.get(query) if query is not None else None
+        return None if plan is None else plan.name
+
     def answer(
         self,
         query: str | None,
