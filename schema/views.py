@@ -169,8 +169,8 @@ class ApiGraphQLView(GraphQLView):
             self.compiled_operations is not None
             and resolved.register_as is None
             and compiled.enabled()
-            and (name := self.compiled_operations.name_of(resolved.query)) is not None
         ):
+            name = self.compiled_operations.name_of(resolved.query)
             with tracing.compiled_operation(name, resolved.query) as span:
                 answer = self.compiled_operations.answer(
                     resolved.query, request_data.variables, request_data.operation_name, context

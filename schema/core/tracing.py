@@ -151,12 +151,12 @@ async def _ending(span: Span, result):
 
 
 @contextmanager
-def compiled_operation(operation_name: str, query: str) -> Iterator[Span | None]:
+def compiled_operation(operation_name: str | None, query: str | None) -> Iterator[Span | None]:
     """The operation span of a request its compiled plan answers (schema/core/compiled/), as
     OperationTracing's, with `graphql.compiled`: true; the plan's SQL spans are its children.
     When the plan leaves the request to execution, the span says so (false) and execution's
-    own span follows. None where tracing is off."""
-    if not enabled():
+    own span follows. None where tracing is off or no plan is named (`operation_name`)."""
+    if not enabled() or operation_name is None or query is None:
         yield None
         return
     attributes = {OPERATION_NAME: operation_name, OPERATION_TYPE: OperationType.QUERY.value}
