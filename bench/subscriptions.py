@@ -4,9 +4,11 @@
 1. Creates the database (default `shop_subsbench` on 127.0.0.1:5432) if missing, migrates it
    and makes N/2 PENDING orders, each owned by its own user (bulk inserts, passwords unusable);
    access tokens are minted here with the server's signing settings, not obtained by login.
-2. Starts gunicorn with `--processes` uvicorn workers (gunicorn.conf.py) on `bench.settings`,
-   its Redis (cache and subscription events) on a database of its own; only keys this benchmark
-   writes there are deleted, before and after.
+2. Serves the API as deployed, on `bench.settings`: WebSockets by `gunicorn
+   backend.asgi:application` with `--processes` uvicorn workers, HTTP (the cancels) by `gunicorn
+   backend.wsgi:application` with 2 sync workers (gunicorn.conf.py); Redis (cache and
+   subscription events) on a database of its own, where only keys this benchmark writes are
+   deleted, before and after. The memory measured is the WebSocket workers'.
 3. Opens N WebSocket connections from a few client processes, one subscription each: every
    order watched by its owner and by an admin. Times connect, `connection_ack` and the first
    `next` (the order as it is).
@@ -112,7 +114,10 @@ def parse_args() -> argparse.Namespace:
         default="redis://127.0.0.1:6379/12",
         help="Cache and subscription events; a database no one else uses.",
     )
-    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--port", type=int, default=8766, help="WebSockets (the ASGI app).")
+    parser.add_argument(
+        "--http-port", type=int, default=8767, help="HTTP, the cancels (the WSGI app)."
+    )
     parser.add_argument("--no-write", action="store_true", help="Do not update RESULTS.md.")
     args = parser.parse_args()
     if args.subscribers < 2 or args.subscribers % 2:
@@ -552,7 +557,7 @@ def cancel_all(
     args: argparse.Namespace, document: str, orders: list[tuple[int, str, str]]
 ) -> tuple[dict[int, dict], float, float]:
     """CancelOrder for every order, --cancel-concurrency at a time, each with its owner's token."""
-    url = f"http://127.0.0.1:{args.port}/graphql/"
+    url = f"http://127.0.0.1:{args.http_port}/graphql/"
 
     def cancel(order: tuple[int, str, str]) -> tuple[int, dict]:
         pk, gid, token = order
@@ -831,19 +836,31 @@ def main() -> None:
     signal.signal(signal.SIGTERM, interrupted)
     logs = Path(tempfile.mkdtemp(prefix="bench-subs-"))
     print(
-        f"gunicorn ({args.processes} uvicorn workers) on 127.0.0.1:{args.port}; "
+        f"gunicorn ({args.processes} uvicorn workers) on 127.0.0.1:{args.port}, HTTP on "
+        f"127.0.0.1:{args.http_port}; "
         f"{args.clients} client processes; logs in {logs}"
     )
     context = multiprocessing.get_context("spawn")
     clients: list = []
-    server = None
+    server = http = None
     memory: dict[str, int | None] = {}
     times: dict[str, float] = {}
     try:
         somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
         # A reconnect storm queues in the listen backlog (gunicorn's default: 2,048).
         backlog = ("--backlog", str(max(2048, somaxconn)))
-        server = start_server(env, logs, args.port, *backlog, workers=args.processes)
+        server = start_server(
+            env, logs, args.port, *backlog, "--no-control-socket", workers=args.processes
+        )
+        http = start_server(
+            {**env, "WEB_CONCURRENCY": "2"},
+            logs,
+            args.http_port,
+            "--no-control-socket",
+            workers=2,
+            app="backend.wsgi:application",
+            log_name="http.log",
+        )
         workers = workers_of(server.pid)
         warm_up(args, watch_document, f"Bearer {admin_token}", [g for _, g, _ in orders[:8]])
         cancel_all(args, cancel_document, warm_orders)
@@ -901,8 +918,9 @@ def main() -> None:
             if process.is_alive():
                 process.terminate()
                 process.join(timeout=5)
-        if server is not None:
-            stop_server(server)
+        for running in (server, http):
+            if running is not None:
+                stop_server(running)
         clear_keys(args.redis)
 
     raw = {"watchers": watchers, "cancels": cancels, "burst": burst, "memory": memory}
@@ -920,10 +938,11 @@ def main() -> None:
         info["free"],
         "```",
         "",
-        f"- Server: gunicorn + {args.processes} uvicorn "
-        f"{'worker' if args.processes == 1 else 'workers'}, `bench.settings` (production, "
-        f"DEBUG off), PostgreSQL `{args.database}`, Redis `{args.redis}` (cache and "
-        f"subscription events); WebSocket extensions answered: `{extension or 'none'}`."
+        f"- Server: as deployed, WebSockets by gunicorn + {args.processes} uvicorn "
+        f"{'worker' if args.processes == 1 else 'workers'} (`backend.asgi`), HTTP by gunicorn + 2 "
+        "sync workers (`backend.wsgi`); `bench.settings` (production, DEBUG off), PostgreSQL "
+        f"`{args.database}`, Redis `{args.redis}` (cache and subscription events); WebSocket "
+        f"extensions answered: `{extension or 'none'}`."
         + (" A worker was restarted during the run." if restarted else ""),
         f"- Data: {args.subscribers // 2:,} PENDING orders, each its own user's; each watched "
         f"(`WatchOrder`) by its owner and by one admin, each subscription on its own "
