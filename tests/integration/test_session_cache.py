@@ -12,31 +12,10 @@ import pytest
 
 from apps.users import tokens
 from apps.users.models import User
-from schema.core.operations import operation
 from tests.factories import PASSWORD, AdminFactory, UserFactory
+from tests.integration.api import Api
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Api:
-    def __init__(self, client: httpx.Client, url: str) -> None:
-        self.client, self.url = client, url
-
-    def send(self, name: str, variables: dict | None = None, token: str | None = None) -> dict:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        body = {"query": operation(name), "variables": variables or {}}
-        response = self.client.post(self.url, json=body, headers=headers)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def data(self, name: str, variables: dict | None = None, token: str | None = None) -> dict:
-        result = self.send(name, variables, token)
-        assert "errors" not in result, result
-        return result["data"]
-
-    def code(self, name: str, variables: dict | None = None, token: str | None = None) -> str:
-        [error] = self.send(name, variables, token)["errors"]
-        return error["extensions"]["code"]
 
 
 @pytest.fixture
