@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import async_to_sync
 from django.utils import timezone
-from prometheus_client.parser import text_string_to_metric_families
 from strawberry.relay import to_base64
 
 from apps.core.events import Feed
@@ -21,19 +20,11 @@ from apps.orders.models import Order, OrderStatus
 from apps.users import tokens
 from schema.core.operations import operation
 from tests.factories import PASSWORD, ProductFactory, UserFactory
+from tests.metrics import Samples, parse, requests, value
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "metrics-test-token-Qx7"
-Samples = dict[tuple[str, frozenset], float]
-
-
-def parse(text: str) -> Samples:
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 @pytest.fixture
@@ -47,20 +38,6 @@ def scrape(client, settings) -> Callable[[], Samples]:
         return parse(response.content.decode())
 
     return run
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
-
-
-def requests(samples: Samples, operation: str, type: str, code: str) -> float:
-    return value(
-        samples,
-        "shop_graphql_request_duration_seconds_count",
-        operation=operation,
-        type=type,
-        code=code,
-    )
 
 
 def post(client, body: dict, **headers: str):

@@ -41,7 +41,7 @@ from graphql import (
     print_ast,
     visit,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, mutations, nodes, queries
 from strawberry.relay import to_base64
@@ -55,16 +55,10 @@ from tests.factories import (
     order_with_items,
 )
 from tests.fuzz.contract import contract_violations
+from tests.hypothesis_settings import SETTINGS
 
 SCHEMA = build_schema((Path(__file__).resolve().parents[2] / "schema.graphql").read_text())
 
-SETTINGS = {
-    "deadline": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    "derandomize": True,
-    "database": None,
-    "print_blob": False,
-}
 # Examples per (operation kind, caller): 2 x (150 + 150 + 40) = 680 requests in all.
 EXAMPLES = {"queries": 150, "mutations": 150, "negative": 40}
 

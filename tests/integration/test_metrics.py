@@ -12,9 +12,9 @@ from strawberry.relay import to_base64
 
 from apps.users import tokens
 from schema.core.operations import operation
-from tests.backend.test_metrics import Samples, parse, value
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 from tests.live import wait_for
+from tests.metrics import Samples, parse, requests, value
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,16 +40,6 @@ def scrape(url: str, token: str | None = TOKEN) -> Samples:
         return parse(response.read().decode())
 
 
-def count(samples: Samples, operation: str, code: str = "OK", type: str = "query") -> float:
-    return value(
-        samples,
-        "shop_graphql_request_duration_seconds_count",
-        operation=operation,
-        type=type,
-        code=code,
-    )
-
-
 def test_a_scrape_adds_up_every_gunicorn_worker(start_server, tmp_path):
     files = tmp_path / "metrics"
     server = start_server(
@@ -68,7 +58,7 @@ def test_a_scrape_adds_up_every_gunicorn_worker(start_server, tmp_path):
         assert httpx.post(server.http_url, json=catalog, timeout=10).status_code == 200
         sent += 1
 
-    answers = [count(scrape(metrics_url), "Catalog") for _ in range(6)]
+    answers = [requests(scrape(metrics_url), "Catalog", "query", "OK") for _ in range(6)]
     assert answers == [sent] * 6  # whichever worker answered, the sum of both
 
 
@@ -116,6 +106,6 @@ def test_the_worker_serves_its_tasks_and_heartbeat_and_the_web_the_queue(
     web = scrape(web_url)
     assert value(web, transitions, from_status="none", to_status="pending") == 1
     assert value(web, transitions, **confirmed) == 0
-    assert count(web, "PlaceOrder", type="mutation") == 1
+    assert requests(web, "PlaceOrder", "mutation", "OK") == 1
     assert value(web, "shop_celery_queue_length", queue=queue) == 0
     assert ("shop_celery_queue_length", frozenset({("queue", queue)})) in web

@@ -31,7 +31,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import resolve
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from strawberry.relay import to_base64
 
@@ -44,6 +44,7 @@ from schema.core.compiled import CompiledOperations
 from schema.core.compiled.encoding import encode
 from schema.core.operations import operation, operation_names
 from tests.factories import PASSWORD, AdminFactory, ProductFactory, UserFactory, order_with_items
+from tests.hypothesis_settings import SETTINGS
 from tests.schema.test_query_budgets import BUDGETS
 
 pytestmark = pytest.mark.django_db
@@ -51,13 +52,6 @@ pytestmark = pytest.mark.django_db
 QUERIES = sorted(name for name in operation_names() if operation(name).startswith("query"))
 ROLES = ("anonymous", "owner", "other", "admin", "bad token")
 TRANSPORTS = ("query", "documentId", "persistedQuery", "GET", "operationName")
-SETTINGS = {
-    "deadline": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    "derandomize": True,
-    "database": None,
-    "print_blob": False,
-}
 EXAMPLES = 30  # per operation, each sent as five callers, both ways
 
 # Text that JSON escapes, or that sorts and matches in surprising ways.

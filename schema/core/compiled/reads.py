@@ -254,6 +254,29 @@ class Page:
     has_previous_page: bool
     total_count: int | None
 
+    @classmethod
+    def forward(
+        cls,
+        rows: list[tuple],
+        objects: list[dict[str, Any]],
+        *,
+        first: int,
+        after: Any,
+        descriptors: list[OrderingDescriptor],
+        cursor_at: list[int],
+        total_count: int | None,
+    ) -> Page:
+        """The first `first` of rows read one past the page (`first + 1`), after `after`."""
+        return cls(
+            rows=rows[:first],
+            objects=objects[:first],
+            descriptors=descriptors,
+            cursor_at=cursor_at,
+            has_next_page=len(rows) > first,
+            has_previous_page=bool(after),
+            total_count=total_count,
+        )
+
 
 @dataclasses.dataclass(frozen=True)
 class ConnectionShape:
@@ -372,13 +395,13 @@ class ConnectionRead:
         )
         rows, ordering = self.node.rows(queryset, [d.attname for d in descriptors])
         objects = self.node.build(run, rows)
-        page = Page(
-            rows=rows[:first],
-            objects=objects[:first],
+        page = Page.forward(
+            rows,
+            objects,
+            first=first,
+            after=after,
             descriptors=descriptors,
             cursor_at=ordering,
-            has_next_page=len(rows) > first,
-            has_previous_page=bool(after),
             total_count=nodes.count() if self.shape.counts else None,
         )
         return self.shape.build(page)
@@ -417,13 +440,13 @@ class ConnectionRead:
         for key, (parent_rows, parent_objects) in by_parent.items():
             # An empty first page has an empty list; past a cursor, the list is counted.
             total = parent_rows[0][total_at] if parent_rows else recounted.get(key, 0)
-            page = Page(
-                rows=parent_rows[:first],
-                objects=parent_objects[:first],
+            page = Page.forward(
+                parent_rows,
+                parent_objects,
+                first=first,
+                after=after,
                 descriptors=descriptors,
                 cursor_at=ordering,
-                has_next_page=len(parent_rows) > first,
-                has_previous_page=bool(after),
                 total_count=total,
             )
             pages[key] = self.shape.build(page)
