@@ -77,21 +77,6 @@ def compiled_operations() -> CompiledOperations:
     return resolve("/graphql/").func.view_initkwargs["compiled_operations"]
 
 
-@pytest.fixture
-def answered(monkeypatch) -> list[bool]:
-    """Whether each call of the compiled path answered (True) or left it to execution."""
-    calls: list[bool] = []
-    original = CompiledOperations.answer
-
-    def spy(self, *args, **kwargs):
-        result = original(self, *args, **kwargs)
-        calls.append(result is not None)
-        return result
-
-    monkeypatch.setattr(CompiledOperations, "answer", spy)
-    return calls
-
-
 @contextmanager
 def rolled_back() -> Iterator[None]:
     """One example's rows, gone afterwards."""

@@ -36,6 +36,8 @@ from schema.core.compat import (
     cursor_value,
     run_type_get_queryset,
 )
+from schema.core.compiled import statements
+from schema.core.compiled.statements import Keys, StandIn
 from schema.core.context import Context
 from schema.core.ids import pk_of
 from schema.core.pagination import DEFAULT_PAGE_SIZE, TOTAL_COUNT_ANNOTATION, paginate
@@ -65,6 +67,40 @@ class Run:
     info: ViewerInfo
     variables: VariableValues
     convert: Callable[[dict[str, Any], list[StrawberryArgument]], dict[str, Any]]
+
+    @functools.cached_property
+    def shape(self) -> tuple:
+        """What besides keys a read's SQL may depend on (`statements`): the caller's kind and
+        the variables."""
+        viewer = self.info.context.viewer
+        authenticated = bool(viewer.is_authenticated)
+        return (authenticated, authenticated and viewer.is_admin, repr(self.variables))
+
+    @functools.cached_property
+    def stand_in(self) -> Run:
+        """This request with the caller as `StandIn`: a kept statement is built for it."""
+        authenticated, admin, _ = self.shape
+        viewer = StandIn(statements.VIEWER_KEY if authenticated else None, authenticated, admin)
+        context = dataclasses.replace(self.info.context, viewer=viewer)
+        return dataclasses.replace(self, info=ViewerInfo(context))
+
+    def keys(self, *, node: Any = None, parents: list | None = None) -> Keys:
+        viewer = self.info.context.viewer
+        return Keys(
+            viewer=viewer.pk if viewer.is_authenticated else None,
+            node=node,
+            parents=parents,
+            bind=not statements.could_pass_for_key(self.shape[-1]),
+        )
+
+    def read(
+        self, owner: Any, site: str, keys: Keys, build: statements.Build, *, count: bool = False
+    ) -> tuple[Any, Any]:
+        """`statements.run` for this request."""
+        shape = (site, *self.shape)
+        return statements.run(
+            owner, shape, keys, build, caller=self, stand_in=self.stand_in, count=count
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,8 +210,9 @@ class ObjectRead:
             }
         )
 
-    def rows(self, queryset: QuerySet, extra: Sequence[str] = ()) -> tuple[list[tuple], list[int]]:
-        """The rows, and where each of the `extra` columns is in them (each column once)."""
+    def rows(self, queryset: QuerySet, extra: Sequence[str] = ()) -> tuple[QuerySet, list[int]]:
+        """The rows' queryset, and where each of the `extra` columns is in them (each column
+        once)."""
         columns, positions = list(self.columns), []
         for name in extra:
             if name == self.model._meta.pk.attname:
@@ -183,7 +220,7 @@ class ObjectRead:
             if name not in columns:
                 columns.append(name)
             positions.append(columns.index(name))
-        return list(queryset.values_list(*columns)), positions
+        return queryset.values_list(*columns), positions
 
     def build(self, run: Run, rows: list[tuple]) -> list[dict[str, Any]]:
         loaded: Loaded = []
@@ -204,8 +241,12 @@ class RelatedObjects:
     read: ObjectRead
 
     def load(self, run: Run, keys: list) -> dict[Any, Any]:
-        queryset = self.read.annotate(self.read.visible(run).filter(pk__in=keys), run)
-        rows, _ = self.read.rows(queryset)
+        def build(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+            return self.read.rows(
+                self.read.annotate(self.read.visible(caller).filter(pk__in=keys.parents), caller)
+            )
+
+        rows, _ = run.read(self, "objects", run.keys(parents=keys), build)
         return {row[0]: built for row, built in zip(rows, self.read.build(run, rows), strict=True)}
 
 
@@ -220,9 +261,12 @@ class RelatedLists:
     read: ObjectRead
 
     def load(self, run: Run, keys: list) -> dict[Any, Any]:
-        queryset = self.field.get_queryset(self.read.model._default_manager.all(), run.info)
-        queryset = self.read.annotate(queryset.filter(**{f"{self.related_id}__in": keys}), run)
-        rows, (parent_at,) = self.read.rows(queryset, [self.related_id])
+        def build(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+            queryset = self.field.get_queryset(self.read.model._default_manager.all(), caller.info)
+            queryset = queryset.filter(**{f"{self.related_id}__in": keys.parents})
+            return self.read.rows(self.read.annotate(queryset, caller), [self.related_id])
+
+        rows, (parent_at,) = run.read(self, "lists", run.keys(parents=keys), build)
         lists: dict[Any, list] = {}
         for row, built in zip(rows, self.read.build(run, rows), strict=True):
             lists.setdefault(row[parent_at], []).append(built)
@@ -377,32 +421,44 @@ class ConnectionRead:
         kwargs = self.arguments.values(run)
         check_permissions(self.permissions, run, kwargs)
         first, after = _page_arguments(kwargs)
-        nodes = self._nodes(run, kwargs)
         if self.cache is None:
-            return self._root_page(run, nodes, first, after)
+            return self._root_page(run, kwargs, first, after)
         try:
-            sql, params = nodes.query.sql_with_params()
+            sql, params = self._nodes(run, kwargs).query.sql_with_params()
         except EmptyResultSet:
-            return self._root_page(run, nodes, first, after)
+            return self._root_page(run, kwargs, first, after)
         asked = repr((self.cache_scope, sql, params, first, after))
         key = "compiled:" + hashlib.sha256(asked.encode()).hexdigest()
-        encoded = self.cache(key, lambda: orjson.dumps(self._root_page(run, nodes, first, after)))
+        encoded = self.cache(key, lambda: orjson.dumps(self._root_page(run, kwargs, first, after)))
         return orjson.Fragment(encoded)
 
-    def _root_page(self, run: Run, nodes: QuerySet, first: int, after: str | None) -> dict:
-        queryset, descriptors = paginate(
-            self.node.annotate(nodes, run), before=None, after=after, first=first, last=None
-        )
-        rows, ordering = self.node.rows(queryset, [d.attname for d in descriptors])
-        objects = self.node.build(run, rows)
+    def _root_page(self, run: Run, kwargs: dict[str, Any], first: int, after: str | None) -> dict:
+        def page(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+            queryset, descriptors = paginate(
+                self.node.annotate(self._nodes(caller, kwargs), caller),
+                before=None,
+                after=after,
+                first=first,
+                last=None,
+            )
+            queryset, ordering = self.node.rows(queryset, [d.attname for d in descriptors])
+            return queryset, (descriptors, ordering)
+
+        def whole_list(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+            return self._nodes(caller, kwargs), None
+
+        rows, (descriptors, ordering) = run.read(self, "page", run.keys(), page)
+        total = None
+        if self.shape.counts:
+            total, _ = run.read(self, "count", run.keys(), whole_list, count=True)
         page = Page.forward(
             rows,
-            objects,
+            self.node.build(run, rows),
             first=first,
             after=after,
             descriptors=descriptors,
             cursor_at=ordering,
-            total_count=nodes.count() if self.shape.counts else None,
+            total_count=total,
         )
         return self.shape.build(page)
 
@@ -414,28 +470,34 @@ class ConnectionRead:
         """One page per parent in `keys`."""
         kwargs = self.arguments.values(run)
         first, after = _page_arguments(kwargs)
-        nodes = self._nodes(run, kwargs).filter(**{f"{self.related_id}__in": keys})
-        if nodes.query.distinct:
-            raise NotCovered("DISTINCT: the window's count does not hold")
-        queryset, descriptors = paginate(
-            self.node.annotate(nodes, run),
-            related_field_id=self.related_id,
-            before=None,
-            after=after,
-            first=first,
-            last=None,
-            counts_whole_list=self.shape.counts,
-        )
-        rows, positions = self.node.rows(
-            queryset, [*(d.attname for d in descriptors), self.related_id, TOTAL_COUNT_ANNOTATION]
-        )
+
+        def pages(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+            nodes = self._nodes(caller, kwargs).filter(**{f"{self.related_id}__in": keys.parents})
+            if nodes.query.distinct:
+                raise NotCovered("DISTINCT: the window's count does not hold")
+            queryset, descriptors = paginate(
+                self.node.annotate(nodes, caller),
+                related_field_id=self.related_id,
+                before=None,
+                after=after,
+                first=first,
+                last=None,
+                counts_whole_list=self.shape.counts,
+            )
+            columns = [*(d.attname for d in descriptors), self.related_id, TOTAL_COUNT_ANNOTATION]
+            queryset, positions = self.node.rows(queryset, columns)
+            return queryset, (descriptors, positions)
+
+        rows, (descriptors, positions) = run.read(self, "pages", run.keys(parents=keys), pages)
         *ordering, parent_at, total_at = positions
         by_parent: dict[Any, tuple[list, list]] = {key: ([], []) for key in keys}
         for row, built in zip(rows, self.node.build(run, rows), strict=True):
             parent_rows, parent_objects = by_parent[row[parent_at]]
             parent_rows.append(row)
             parent_objects.append(built)
-        recounted = self._recount(nodes, by_parent) if after and self.shape.counts else {}
+        recounted = {}
+        if after and self.shape.counts:
+            recounted = self._recount(self._nodes(run, kwargs), by_parent)
         pages = {}
         for key, (parent_rows, parent_objects) in by_parent.items():
             # An empty first page has an empty list; past a cursor, the list is counted.
@@ -481,15 +543,19 @@ class ResolvedObject:
 
     def resolve(self, run: Run) -> dict[str, Any] | None:
         check_permissions(self.permissions, run, {})
-        result = self.resolver(None, run.info)
-        if result is None:
-            return None
-        if not isinstance(result, QuerySet):
-            raise NotCovered("the resolver returned no queryset")
-        queryset = self.field.get_queryset(result, run.info)
-        if not queryset.ordered:  # as `QuerySet.first()`
-            queryset = queryset.order_by("pk")
-        rows, _ = self.read.rows(self.read.annotate(queryset, run)[:1])
+
+        def build(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+            result = self.resolver(None, caller.info)
+            if result is None:  # null, as no row is
+                return self.read.model._default_manager.none(), None
+            if not isinstance(result, QuerySet):
+                raise NotCovered("the resolver returned no queryset")
+            queryset = self.field.get_queryset(result, caller.info)
+            if not queryset.ordered:  # as `QuerySet.first()`
+                queryset = queryset.order_by("pk")
+            return self.read.rows(self.read.annotate(queryset, caller)[:1])
+
+        rows, _ = run.read(self, "object", run.keys(), build)
         return self.read.build(run, rows)[0] if rows else None
 
 
@@ -509,5 +575,9 @@ class NodeById:
         pk = pk_of(global_id, global_id.type_name)
         if pk is None:  # past any key a row can have
             return None
-        rows, _ = read.rows(read.annotate(read.visible(run).filter(pk=pk), run))
+
+        def build(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+            return read.rows(read.annotate(read.visible(caller).filter(pk=keys.node), caller))
+
+        rows, _ = run.read(read, "node", run.keys(node=pk), build)
         return read.build(run, rows)[0] if rows else None
