@@ -64,6 +64,8 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 TOTAL_COUNT_ANNOTATION = "_strawberry_total_count"
+# With both `first` and `last`: each row's number counted forwards (strawberry-django's name).
+FORWARD_ROW_NUMBER = "_strawberry_row_number_fwd"
 PAGE_FIELDS = frozenset({"edges", "pageInfo"})
 
 
@@ -186,8 +188,8 @@ def paginate(
         # Relay's `first` applies before `last`: rows counted forwards, read backwards.
         qs = (
             qs.reverse()
-            .annotate(_strawberry_row_number_fwd=Window(RowNumber(), order_by=order_by))
-            .filter(_strawberry_row_number_fwd__lte=first + 1)
+            .annotate(**{FORWARD_ROW_NUMBER: Window(RowNumber(), order_by=order_by)})
+            .filter(**{f"{FORWARD_ROW_NUMBER}__lte": first + 1})
         )
         limit = last + 2
     elif first is not None:

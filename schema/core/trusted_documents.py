@@ -71,9 +71,15 @@ def manifest() -> Mapping[str, str]:
 
 
 @functools.cache
+def entries() -> tuple[Entry, ...]:
+    """The committed manifest's entries."""
+    return tuple(entry(body, document_id) for document_id, body in manifest().items())
+
+
+@functools.cache
 def operation_names() -> frozenset[str]:
     """The names of the manifest's operations: the apps' own (the request metrics' labels)."""
-    return frozenset(entry(body, document_id).name for document_id, body in manifest().items())
+    return frozenset(found.name for found in entries())
 
 
 def entry(body: str, origin: str) -> Entry:

@@ -42,14 +42,23 @@ from apps.users.models import User
 from schema.core import trusted_documents
 from schema.core.compiled import CompiledOperations
 from schema.core.compiled.encoding import encode
-from schema.core.operations import operation, operation_names
+from schema.core.operations import operation
 from tests.factories import PASSWORD, AdminFactory, ProductFactory, UserFactory, order_with_items
 from tests.hypothesis_settings import SETTINGS
 from tests.schema.test_query_budgets import BUDGETS
 
 pytestmark = pytest.mark.django_db
 
-QUERIES = sorted(name for name in operation_names() if operation(name).startswith("query"))
+
+def manifest_queries() -> dict[str, str]:
+    """The manifest's query documents by operation name: the apps' own (clients/operations/)
+    and the frontend builds' (clients/persisted-documents/)."""
+    entries = trusted_documents.entries()
+    return {entry.name: entry.body for entry in entries if entry.type == "query"}
+
+
+DOCUMENTS = manifest_queries()
+QUERIES = sorted(DOCUMENTS)
 ROLES = ("anonymous", "owner", "other", "admin", "bad token")
 TRANSPORTS = ("query", "documentId", "persistedQuery", "GET", "operationName")
 EXAMPLES = 30  # per operation, each sent as five callers, both ways
@@ -104,7 +113,7 @@ class Answer:
 
 def send(name: str, variables: Any, *, token: str | None, transport: str) -> Answer:
     """The whole request, middleware included, as a client sends a trusted document."""
-    document = operation(name)
+    document = DOCUMENTS[name]
     document_id = trusted_documents.sha256_of(document)
     headers = {"HTTP_X_REQUEST_ID": "compiled-differential"}
     if token is not None:
@@ -268,9 +277,12 @@ def variables_for(name: str, shop: Shop, draw: Callable) -> dict[str, Any]:
         maybe("after", st.just(after(draw, shop.products, values or (lambda p: (p.pk,)))))
         maybe("search", mostly([None, None, "", "a", "ë", "名", "zz"], ["\x00"]))
         maybe("inStock", st.sampled_from([None, True, False]))
-    elif name == "AdminUsers":
+    elif name in ("AdminUsers", "AdminUsersPage"):
         maybe("first", page_sizes)
         maybe("after", st.just(after(draw, shop.users, lambda u: (u.date_joined, u.pk))))
+        if name == "AdminUsersPage":  # backwards too, or both ways at once
+            maybe("last", page_sizes)
+            maybe("before", st.just(after(draw, shop.users, lambda u: (u.date_joined, u.pk))))
         maybe("role", mostly([None, None, "USER", "ADMIN"], ["ROOT"]))
         maybe("isActive", st.sampled_from([None, True, False]))
         maybe("search", mostly([None, None, "", "ad", "ë", "example.com"], ["\x00"]))
@@ -328,7 +340,7 @@ def test_every_compiled_operation_answers_the_normal_paths_bytes(name, data, ans
 def test_every_query_of_the_manifest_is_compiled():
     plans = compiled_operations().plans
     assert sorted(plan.name for plan in plans.values()) == QUERIES
-    assert all(body == operation(plan.name) for body, plan in plans.items())
+    assert all(body == DOCUMENTS[plan.name] for body, plan in plans.items())
 
 
 # --- a planted wrong read ------------------------------------------------------------------
@@ -432,6 +444,27 @@ def test_an_anonymous_me_is_null_and_compiled(answered):
     assert gave
 
 
+def test_pages_backwards_and_both_ways_are_compiled(shop, answered):
+    users = sorted(User.objects.all(), key=lambda u: (u.date_joined, u.pk), reverse=True)
+    assert len(users) == 3
+    middle = cursor(users[1].date_joined, users[1].pk)
+    pages = [
+        ({"last": 2}, users[1:]),
+        ({"last": 1, "before": middle}, users[:1]),
+        ({"first": 2, "last": 1}, users[1:2]),
+        ({"first": 1, "before": middle}, users[:1]),
+        ({"last": 0}, []),
+    ]
+    for variables, expected in pages:
+        normal, compiled, gave = both_ways(
+            answered,
+            lambda v=variables: send("AdminUsersPage", v, token=shop["admin"], transport="query"),
+        )
+        assert gave and compiled == normal, variables
+        edges = json.loads(compiled.body)["data"]["users"]["edges"]
+        assert [edge["node"]["email"] for edge in edges] == [u.email for u in expected], variables
+
+
 def test_a_document_other_than_the_manifests_executes(shop, answered):
     document = "query Mine { me { id } }"
     response = Client().post(
@@ -478,16 +511,19 @@ def test_each_operation_runs_within_the_normal_paths_sql_budget(
     token = shop["owner"] if name in ("Me", "MyOrders", "OrderById") else shop["admin"]
     variables = {
         "AdminUsersWithOrders": {"first": 5, "ordersFirst": 2},
+        "AdminUsersPage": {"last": 2},
         "OrderById": {"id": shop["order"]},
     }.get(name, {})
+    # The admin app's pages both ways cost what the app's first page does.
+    budgets = {**BUDGETS, "AdminUsersPage": BUDGETS["AdminUsers"]}
     # The token's first check costs one statement (the user with its token family); the
     # process keeps its answer, so the second request runs the operation's alone.
     with (
         override_settings(GRAPHQL_COMPILED_OPERATIONS=False),
-        django_assert_num_queries(BUDGETS[name] + 1),
+        django_assert_num_queries(budgets[name] + 1),
     ):
         normal = send(name, variables, token=token, transport="documentId")
-    with django_assert_num_queries(BUDGETS[name]):
+    with django_assert_num_queries(budgets[name]):
         compiled = send(name, variables, token=token, transport="documentId")
 
     assert answered == [True]

@@ -7,8 +7,8 @@ it: a column (`email`), an annotation (`orderCount`), a property over columns (`
 the global id (`id`), an object joined in its row (`select_related`, `product`) or read apart
 (`user`), a related list (`items`), a nested connection (`orders`); at the root, a connection,
 a resolver returning a queryset (`me`), or `node(id:)`. Anything else (a custom resolver, an
-argument outside those, a directive, paging backwards) makes the document not compilable,
-and the normal path keeps answering it.
+argument outside those, a directive) makes the document not compilable, and the normal path
+keeps answering it.
 """
 
 from __future__ import annotations
@@ -568,9 +568,6 @@ class _Planner:
         permissions: tuple = (),
         related_id: str | None = None,
     ) -> ConnectionRead:
-        for detail in details:
-            if any(argument.name.value in ("last", "before") for argument in detail.node.arguments):
-                raise NotCompilable("paging backwards")
         node: FieldNode = details[0].node
         connection_type = _object_type(field_def)
         origin = connection_type.extensions[BACKREF].origin

@@ -40,7 +40,12 @@ from schema.core.compiled import statements
 from schema.core.compiled.statements import Keys, StandIn
 from schema.core.context import Context
 from schema.core.ids import pk_of
-from schema.core.pagination import DEFAULT_PAGE_SIZE, TOTAL_COUNT_ANNOTATION, paginate
+from schema.core.pagination import (
+    DEFAULT_PAGE_SIZE,
+    FORWARD_ROW_NUMBER,
+    TOTAL_COUNT_ANNOTATION,
+    paginate,
+)
 
 # Relay's arguments: the connection reads them, the queryset hooks never see them.
 RELAY_ARGUMENTS = frozenset({"first", "last", "before", "after"})
@@ -299,25 +304,42 @@ class Page:
     total_count: int | None
 
     @classmethod
-    def forward(
+    def of(
         cls,
         rows: list[tuple],
         objects: list[dict[str, Any]],
         *,
-        first: int,
-        after: Any,
+        paging: Paging,
         descriptors: list[OrderingDescriptor],
         cursor_at: list[int],
+        row_number_at: int | None,
         total_count: int | None,
     ) -> Page:
-        """The first `first` of rows read one past the page (`first + 1`), after `after`."""
+        """The page of rows read one past it each way (`paginate`), cut as strawberry-django's
+        connection cuts it: `first` counted forwards (by the row number read with both sizes),
+        then `last`, read in reverse. A cursor is a row that was in the list, so there is a
+        page on its side (`schema.core.pagination`)."""
+        first, last = paging.first, paging.last
+        has_next_page = has_previous_page = False
+        if first is not None:
+            if last is None:
+                has_next_page = len(rows) > first
+                rows, objects = rows[:first], objects[:first]
+            elif rows and rows[0][row_number_at] > first:
+                has_next_page = True
+                rows, objects = rows[1:], objects[1:]
+        if last is not None:
+            has_previous_page = len(rows) > last
+            rows, objects = rows[:last][::-1], objects[:last][::-1]
+        has_previous_page |= bool(paging.after) and last is None
+        has_next_page |= bool(paging.before) and first is None
         return cls(
-            rows=rows[:first],
-            objects=objects[:first],
+            rows=rows,
+            objects=objects,
             descriptors=descriptors,
             cursor_at=cursor_at,
-            has_next_page=len(rows) > first,
-            has_previous_page=bool(after),
+            has_next_page=has_next_page,
+            has_previous_page=has_previous_page,
             total_count=total_count,
         )
 
@@ -386,13 +408,39 @@ class ConnectionShape:
         return info
 
 
-def _page_arguments(kwargs: dict[str, Any]) -> tuple[int, str | None]:
-    """`first` (the default page when not given) and `after`; paging backwards is not
-    covered."""
-    if kwargs.get("last") is not None or kwargs.get("before"):
-        raise NotCovered("last/before")
-    first = kwargs.get("first")
-    return (DEFAULT_PAGE_SIZE if first is None else first), kwargs.get("after")
+@dataclasses.dataclass(frozen=True)
+class Paging:
+    """A connection's Relay arguments (`first` is the default page when neither size is
+    given)."""
+
+    first: int | None
+    last: int | None
+    after: str | None
+    before: str | None
+
+    @classmethod
+    def of(cls, kwargs: dict[str, Any]) -> Paging:
+        first, last = kwargs.get("first"), kwargs.get("last")
+        if first is None and last is None:
+            first = DEFAULT_PAGE_SIZE
+        return cls(first, last, kwargs.get("after"), kwargs.get("before"))
+
+    @property
+    def columns(self) -> list[str]:
+        """The row number `paginate` reads for `first` with `last`."""
+        both = self.first is not None and self.last is not None
+        return [FORWARD_ROW_NUMBER] if both else []
+
+    def paginate(self, queryset: QuerySet, **options: Any) -> tuple[QuerySet, Any]:
+        """`schema.core.pagination.paginate` for these arguments."""
+        return paginate(
+            queryset,
+            before=self.before,
+            after=self.after,
+            first=self.first,
+            last=self.last,
+            **options,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -420,44 +468,42 @@ class ConnectionRead:
         """The root connection's value (a pre-encoded `orjson.Fragment` from the cache)."""
         kwargs = self.arguments.values(run)
         check_permissions(self.permissions, run, kwargs)
-        first, after = _page_arguments(kwargs)
+        paging = Paging.of(kwargs)
         if self.cache is None:
-            return self._root_page(run, kwargs, first, after)
+            return self._root_page(run, kwargs, paging)
         try:
             sql, params = self._nodes(run, kwargs).query.sql_with_params()
         except EmptyResultSet:
-            return self._root_page(run, kwargs, first, after)
-        asked = repr((self.cache_scope, sql, params, first, after))
+            return self._root_page(run, kwargs, paging)
+        asked = repr((self.cache_scope, sql, params, paging))
         key = "compiled:" + hashlib.sha256(asked.encode()).hexdigest()
-        encoded = self.cache(key, lambda: orjson.dumps(self._root_page(run, kwargs, first, after)))
+        encoded = self.cache(key, lambda: orjson.dumps(self._root_page(run, kwargs, paging)))
         return orjson.Fragment(encoded)
 
-    def _root_page(self, run: Run, kwargs: dict[str, Any], first: int, after: str | None) -> dict:
+    def _root_page(self, run: Run, kwargs: dict[str, Any], paging: Paging) -> dict:
         def page(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
-            queryset, descriptors = paginate(
-                self.node.annotate(self._nodes(caller, kwargs), caller),
-                before=None,
-                after=after,
-                first=first,
-                last=None,
+            queryset, descriptors = paging.paginate(
+                self.node.annotate(self._nodes(caller, kwargs), caller)
             )
-            queryset, ordering = self.node.rows(queryset, [d.attname for d in descriptors])
-            return queryset, (descriptors, ordering)
+            columns = [*(d.attname for d in descriptors), *paging.columns]
+            queryset, positions = self.node.rows(queryset, columns)
+            return queryset, (descriptors, positions)
 
         def whole_list(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
             return self._nodes(caller, kwargs), None
 
-        rows, (descriptors, ordering) = run.read(self, "page", run.keys(), page)
+        rows, (descriptors, positions) = run.read(self, "page", run.keys(), page)
+        ordering, row_number = positions[: len(descriptors)], positions[len(descriptors) :]
         total = None
         if self.shape.counts:
             total, _ = run.read(self, "count", run.keys(), whole_list, count=True)
-        page = Page.forward(
+        page = Page.of(
             rows,
             self.node.build(run, rows),
-            first=first,
-            after=after,
+            paging=paging,
             descriptors=descriptors,
             cursor_at=ordering,
+            row_number_at=row_number[0] if row_number else None,
             total_count=total,
         )
         return self.shape.build(page)
@@ -469,46 +515,48 @@ class ConnectionRead:
     def load(self, run: Run, keys: list) -> dict[Any, Any]:
         """One page per parent in `keys`."""
         kwargs = self.arguments.values(run)
-        first, after = _page_arguments(kwargs)
+        paging = Paging.of(kwargs)
 
         def pages(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
             nodes = self._nodes(caller, kwargs).filter(**{f"{self.related_id}__in": keys.parents})
             if nodes.query.distinct:
                 raise NotCovered("DISTINCT: the window's count does not hold")
-            queryset, descriptors = paginate(
+            queryset, descriptors = paging.paginate(
                 self.node.annotate(nodes, caller),
                 related_field_id=self.related_id,
-                before=None,
-                after=after,
-                first=first,
-                last=None,
                 counts_whole_list=self.shape.counts,
             )
-            columns = [*(d.attname for d in descriptors), self.related_id, TOTAL_COUNT_ANNOTATION]
+            columns = [
+                *(d.attname for d in descriptors),
+                self.related_id,
+                TOTAL_COUNT_ANNOTATION,
+                *paging.columns,
+            ]
             queryset, positions = self.node.rows(queryset, columns)
             return queryset, (descriptors, positions)
 
         rows, (descriptors, positions) = run.read(self, "pages", run.keys(parents=keys), pages)
-        *ordering, parent_at, total_at = positions
+        ordering, rest = positions[: len(descriptors)], positions[len(descriptors) :]
+        parent_at, total_at, *row_number = rest
         by_parent: dict[Any, tuple[list, list]] = {key: ([], []) for key in keys}
         for row, built in zip(rows, self.node.build(run, rows), strict=True):
             parent_rows, parent_objects = by_parent[row[parent_at]]
             parent_rows.append(row)
             parent_objects.append(built)
         recounted = {}
-        if after and self.shape.counts:
+        if (paging.after or paging.before) and self.shape.counts:
             recounted = self._recount(self._nodes(run, kwargs), by_parent)
         pages = {}
         for key, (parent_rows, parent_objects) in by_parent.items():
             # An empty first page has an empty list; past a cursor, the list is counted.
             total = parent_rows[0][total_at] if parent_rows else recounted.get(key, 0)
-            page = Page.forward(
+            page = Page.of(
                 parent_rows,
                 parent_objects,
-                first=first,
-                after=after,
+                paging=paging,
                 descriptors=descriptors,
                 cursor_at=ordering,
+                row_number_at=row_number[0] if row_number else None,
                 total_count=total,
             )
             pages[key] = self.shape.build(page)

@@ -29,7 +29,7 @@ VIEWER_KEY = -1_999_999_001
 NODE_KEY = -1_999_999_002
 FIRST_PARENT_KEY = -1_999_998_001
 SENTINEL_DIGITS = "19999"
-# Statements kept per thread (each thread's compilers are bound to its own connection).
+# Statements kept per thread (no lock on the request path), the least recently used dropped.
 KEPT = 2048
 
 
@@ -83,8 +83,8 @@ class Statement:
     params: tuple
     holes: tuple[tuple[int, str, int | None], ...]  # position, key, index in the parents
     parents: int | None  # how many parents the text has a parameter for, if one each
-    compiler: Any
-    converters: dict
+    alias: str  # the database
+    converters: tuple[tuple[int, tuple[list, Any]], ...]
     extra: Any
 
     def rows(self, keys: Keys) -> list[tuple]:
@@ -100,12 +100,23 @@ class Statement:
             elif name == "parents":
                 value = list(value)
             params[at] = value
-        with self.compiler.connection.cursor() as cursor:
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         if self.converters:
-            rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
+            rows = [self._convert(row, connection) for row in rows]
         return rows
+
+    def _convert(self, row: tuple, connection: Any) -> tuple:
+        """The row as `values_list` gives it (`SQLCompiler.apply_converters`)."""
+        values = list(row)
+        for at, (converters, expression) in self.converters:
+            value = values[at]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            values[at] = value
+        return tuple(values)
 
 
 class Unbindable(Exception):
@@ -127,17 +138,17 @@ def statement_of(queryset: QuerySet, extra: Any, sentinels: Keys, *, count: bool
     try:
         sql, params = compiler.as_sql()
     except EmptyResultSet:
-        return Statement(None, (), (), None, compiler, {}, extra)
+        return Statement(None, (), (), None, queryset.db, (), extra)
     if count:
         sql = f"SELECT COUNT(*) FROM ({sql}) counted"
-        converters = {}
+        converters = ()
     else:
         fields = [selected[0] for selected in compiler.select[: compiler.col_count]]
-        converters = compiler.get_converters(fields)
+        converters = tuple(compiler.get_converters(fields).items())
     found = holes(sql, params, sentinels)
     one_each = any(index is not None for _, _, index in found)
     parents = len(sentinels.parents) if one_each else None
-    return Statement(sql, tuple(params), found, parents, compiler, converters, extra)
+    return Statement(sql, tuple(params), found, parents, queryset.db, converters, extra)
 
 
 def holes(sql: str, params: Sequence[Any], sentinels: Keys) -> tuple:
