@@ -62,6 +62,9 @@ BASELINE_PATH = "/bench/baseline/admin-users-with-orders"
 CATALOG_BASELINE_PATH = "/bench/baseline/catalog-first-1"
 ADMIN = ("admin@bench.example", "bench-admin-password")
 USER = ("user0000001@bench.example", "bench-user-password")
+# `MyOrders` of this many users in turn; `AdminUsers` after this many cursors in turn: more
+# sets of variables than a worker keeps statements for (schema/core/compiled/statements.py).
+CALLERS, PAGES = 50, 2000
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ class Operation:
     )
     user: int | None = None  # who asks, for the bare view
     document: str | None = None  # the trusted document sent, when not the contract's `name`
+    # Requests sent in turn, each its own caller or variables (this one's are the first's).
+    turns: list[Operation] = field(default_factory=list)
 
     @property
     def bare_path(self) -> str:
@@ -280,12 +285,19 @@ def operations(only: set[str] | None) -> list[Operation]:
             "AdminUsers (last 20)", "AdminUsers", {"last": 20}, admin, document="AdminUsersPage"
         ),
     ]
+    # Many callers, and more sets of variables than a worker keeps statements for.
+    ops += [
+        in_turn(f"MyOrders ({CALLERS} callers in turn)", callers(CALLERS)),
+        in_turn(f"AdminUsers (20 after {PAGES:,} cursors in turn)", pages(admin, PAGES)),
+    ]
     if only:
         ops = [op for op in ops if op.name in only]
     ids = {found.name: found.id for found in entries()}
     for op in ops:  # as a production client sends a trusted document: its id
-        document_id = f"sha256:{ids[op.document or op.name]}"
-        op.body = json.dumps({"documentId": document_id, "variables": op.variables}).encode()
+        for sent in [op, *op.turns]:
+            document_id = f"sha256:{ids[sent.document or sent.name]}"
+            sent.body = json.dumps({"documentId": document_id, "variables": sent.variables})
+            sent.body = sent.body.encode()
     in_stack = []
     by_label = {op.label: op for op in ops}
     for label, path, of in (
@@ -306,17 +318,57 @@ def operations(only: set[str] | None) -> list[Operation]:
     return ops + in_stack
 
 
-def middle_user_cursor() -> str:
-    """The cursor of the user halfway down `AdminUsers`' ordering (dateJoined DESC, then pk)."""
+def in_turn(label: str, turns: list[Operation]) -> Operation:
+    """One operation sent as `turns`, one after the other."""
+    first = turns[0]
+    return Operation(label, first.name, first.variables, first.token, user=first.user, turns=turns)
+
+
+def callers(count: int) -> list[Operation]:
+    """`MyOrders` of `count` different users, each with its own Bearer token."""
+    from apps.users.models import User
+    from apps.users.tokens import token_obtain
+
+    users = User.objects.filter(email__startswith="user").order_by("email")[:count]
+    return [
+        Operation(
+            "MyOrders",
+            "MyOrders",
+            {},
+            token_obtain(email=u.email, password=USER[1], client_address="127.0.0.1").access_token,
+            user=u.pk,
+        )
+        for u in users
+    ]
+
+
+def pages(admin: str, count: int) -> list[Operation]:
+    """`AdminUsers`, 20 after each of `count` cursors spread over the whole list."""
+    from apps.users.models import User
+
+    total = User.objects.count()
+    ordered = User.objects.order_by("-date_joined", "-pk")
+    return [
+        Operation("AdminUsers", "AdminUsers", {"first": 20, "after": user_cursor(user)}, admin)
+        for user in (ordered[at * (total - 21) // count] for at in range(count))
+    ]
+
+
+def user_cursor(user) -> str:
+    """A user's cursor in `AdminUsers`' ordering (dateJoined DESC, then pk)."""
     from strawberry.relay import to_base64
     from strawberry_django.relay.cursor_connection import DjangoCursorEdge
 
+    joined = type(user)._meta.get_field("date_joined").value_to_string(user)
+    values = json.dumps([joined, str(user.pk)], separators=(",", ":"))
+    return to_base64(DjangoCursorEdge.CURSOR_PREFIX, values)
+
+
+def middle_user_cursor() -> str:
+    """The cursor of the user halfway down `AdminUsers`' ordering."""
     from apps.users.models import User
 
-    middle = User.objects.order_by("-date_joined", "-pk")[User.objects.count() // 2]
-    joined = User._meta.get_field("date_joined").value_to_string(middle)
-    values = json.dumps([joined, str(middle.pk)], separators=(",", ":"))
-    return to_base64(DjangoCursorEdge.CURSOR_PREFIX, values)
+    return user_cursor(User.objects.order_by("-date_joined", "-pk")[User.objects.count() // 2])
 
 
 def count_sql(ops: list[Operation]) -> None:
@@ -462,13 +514,24 @@ def wrk(
     args: argparse.Namespace,
     tmp: Path,
     *,
-    path: str | None = None,
+    bare: bool = False,
     mode: str = "keep-alive",
     server: subprocess.Popen | None = None,
 ) -> dict:
-    """One load of `op` (on `path`, else its own); with `server`, its workers' CPU too."""
+    """One load of `op` (on its bare view's path, or its own); with `server`, its workers' CPU
+    too."""
     body = tmp / f"body-{abs(hash(op.body))}.json"
     body.write_bytes(op.body)
+    requests = ""
+    if op.turns:
+        turns = tmp / f"turns-{abs(hash((op.label, bare)))}.tsv"
+        turns.write_text(
+            "".join(
+                f"{t.bare_path if bare else t.path}\t{t.token or ''}\t{t.body.decode()}\n"
+                for t in op.turns
+            )
+        )
+        requests = str(turns)
     command = [
         "wrk",
         f"-t{args.threads}",
@@ -480,9 +543,14 @@ def wrk(
         "-s",
         str(BENCH / "post.lua"),
         *(["-H", "Connection: close"] if mode == "close" else []),
-        f"http://127.0.0.1:{port}{path or op.path}",
+        f"http://127.0.0.1:{port}{op.bare_path if bare else op.path}",
     ]
-    env = {**os.environ, "BENCH_BODY": str(body), "BENCH_TOKEN": op.token or ""}
+    env = {
+        **os.environ,
+        "BENCH_BODY": str(body),
+        "BENCH_TOKEN": op.token or "",
+        "BENCH_REQUESTS": requests,
+    }
     workers = workers_of(server.pid) if server else []
     before = cpu_seconds(workers)
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -753,20 +821,33 @@ def check_answers(ops: list[Operation], api_port: int, bare_port: int) -> dict[s
     """Each operation's answer from the API against its bare view's, before any timing."""
     equality = {}
     for op in ops:
-        content = post(api_port, op)
-        op.bytes = len(content)
-        parsed = json.loads(content)
-        if parsed.get("errors"):
-            sys.exit(f"{op.label} answered errors: {parsed['errors']}")
-        bare = post(bare_port, op, op.bare_path)
-        if bare == content:
-            equality[op.label] = f"byte-for-byte equal ({len(content):,} bytes)"
-        elif json.loads(bare) == parsed:
-            equality[op.label] = "equal after parsing, NOT byte-for-byte"
+        verdicts = collections.Counter(
+            answer_check(sent, api_port, bare_port) for sent in op.turns or [op]
+        )
+        op.bytes = len(post(api_port, op))
+        if len(verdicts) == 1 and not op.turns:
+            (equality[op.label],) = verdicts
+            equality[op.label] += f" ({op.bytes:,} bytes)"
         else:
-            equality[op.label] = "DIFFERENT (the bare view does not answer the same data)"
+            equality[op.label] = ", ".join(
+                f"{verdict} ({count:,} of {len(op.turns):,} requests)"
+                for verdict, count in verdicts.items()
+            )
         print(f"{op.label} vs its bare view: {equality[op.label]}")
     return equality
+
+
+def answer_check(op: Operation, api_port: int, bare_port: int) -> str:
+    content = post(api_port, op)
+    parsed = json.loads(content)
+    if parsed.get("errors"):
+        sys.exit(f"{op.label} answered errors: {parsed['errors']}")
+    bare = post(bare_port, op, op.bare_path)
+    if bare == content:
+        return "byte-for-byte equal"
+    if json.loads(bare) == parsed:
+        return "equal after parsing, NOT byte-for-byte"
+    return "DIFFERENT (the bare view does not answer the same data)"
 
 
 def main() -> None:
@@ -838,13 +919,13 @@ def main() -> None:
         first = args.servings[0].name
         equality = check_answers(ops, ports[first], ports[BARE])
         for op in ops:  # warm-up: caches, connections, parsed documents
-            load(BARE, op, 2, path=op.bare_path)
+            load(BARE, op, 2, bare=True)
             for serving in args.servings:
                 load(serving.name, op, 2)
         for op in ops:
             for n in range(args.rounds):
                 for mode in args.modes:
-                    b = load(BARE, op, args.duration, path=op.bare_path, mode=mode)
+                    b = load(BARE, op, args.duration, bare=True, mode=mode)
                     op.rounds[(BARE, mode)].append(b)
                     line = f"  {op.label:50} {mode:10} round {n + 1}: bare {b['rps']:7.1f}"
                     for serving in args.servings:
