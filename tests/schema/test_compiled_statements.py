@@ -4,8 +4,9 @@
 - A second caller of the same kind runs the kept SQL text with its own keys: no queryset is
   compiled, and the answer is the normal path's, for another user's rows.
 - Each kind of caller (anonymous, USER, ADMIN) and each set of variables has its own text.
-- Variables that could pass for a sentinel key, and keys written into the text or inside
-  another parameter, are built per request.
+- Variables that could pass for a sentinel key, keys written into the text or inside another
+  parameter, and a rule that reads more of the caller than the stand-in has are built per
+  request.
 - The statements kept are bounded.
 """
 
@@ -180,3 +181,29 @@ def test_the_statements_kept_are_bounded(customers, answered, monkeypatch):
         send("MyOrders", {"status": status}, token=token, transport="query")
 
     assert len(statements._kept.statements) == 4
+
+
+def test_a_rule_reading_more_of_the_caller_is_built_per_request(
+    customers, answered, compiles, monkeypatch
+):
+    from apps.orders.models import OrderQuerySet
+
+    original = OrderQuerySet.visible_to
+
+    def by_email(self, viewer):
+        assert viewer.email  # more than the stand-in has
+        return original(self, viewer)
+
+    monkeypatch.setattr(OrderQuerySet, "visible_to", by_email)
+    (_, token, order), _ = customers
+    node = {"id": to_base64("Order", order.pk)}
+    send("OrderById", node, token=token, transport="query")
+    compiles.clear()
+
+    normal, compiled, gave = both_ways(
+        answered, lambda: send("OrderById", node, token=token, transport="query")
+    )
+
+    assert gave and compiled == normal
+    assert to_base64("Order", order.pk) in compiled.body.decode()
+    assert any('"orders_order"' in sql for sql in compiles)  # the order's read built again

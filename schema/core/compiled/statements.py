@@ -36,7 +36,8 @@ KEPT = 512
 @dataclasses.dataclass(frozen=True)
 class StandIn:
     """The caller as a kept statement sees it: what the visibility rules branch on, and a
-    sentinel key. A rule reading anything else fails here, and the read is built per request."""
+    sentinel key. A rule that reads anything else raises AttributeError here, and that read is
+    built per request."""
 
     pk: int | None
     is_authenticated: bool
@@ -211,10 +212,10 @@ def run(
     kept = statements.get(key)
     if kept is None:
         sentinels = keys.sentinels()
-        queryset, extra = build(stand_in, sentinels)
         try:
+            queryset, extra = build(stand_in, sentinels)
             statement = statement_of(queryset, extra, sentinels, count=count)
-        except Unbindable:
+        except (Unbindable, AttributeError):  # the stand-in lacks what the read looks at
             statement = None
         kept = statements[key] = (owner, statement)
         if len(statements) > KEPT:
