@@ -246,9 +246,9 @@ class RelatedObjects:
     read: ObjectRead
 
     def load(self, run: Run, keys: list) -> dict[Any, Any]:
-        def build(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+        def build(caller: Run, bound: Keys) -> tuple[QuerySet, Any]:
             return self.read.rows(
-                self.read.annotate(self.read.visible(caller).filter(pk__in=keys.parents), caller)
+                self.read.annotate(self.read.visible(caller).filter(pk__in=bound.parents), caller)
             )
 
         rows, _ = run.read(self, "objects", run.keys(parents=keys), build)
@@ -266,9 +266,9 @@ class RelatedLists:
     read: ObjectRead
 
     def load(self, run: Run, keys: list) -> dict[Any, Any]:
-        def build(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+        def build(caller: Run, bound: Keys) -> tuple[QuerySet, Any]:
             queryset = self.field.get_queryset(self.read.model._default_manager.all(), caller.info)
-            queryset = queryset.filter(**{f"{self.related_id}__in": keys.parents})
+            queryset = queryset.filter(**{f"{self.related_id}__in": bound.parents})
             return self.read.rows(self.read.annotate(queryset, caller), [self.related_id])
 
         rows, (parent_at,) = run.read(self, "lists", run.keys(parents=keys), build)
@@ -481,7 +481,7 @@ class ConnectionRead:
         return orjson.Fragment(encoded)
 
     def _root_page(self, run: Run, kwargs: dict[str, Any], paging: Paging) -> dict:
-        def page(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+        def page(caller: Run, bound: Keys) -> tuple[QuerySet, Any]:
             queryset, descriptors = paging.paginate(
                 self.node.annotate(self._nodes(caller, kwargs), caller)
             )
@@ -489,7 +489,7 @@ class ConnectionRead:
             queryset, positions = self.node.rows(queryset, columns)
             return queryset, (descriptors, positions)
 
-        def whole_list(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+        def whole_list(caller: Run, bound: Keys) -> tuple[QuerySet, Any]:
             return self._nodes(caller, kwargs), None
 
         rows, (descriptors, positions) = run.read(self, "page", run.keys(), page)
@@ -517,8 +517,8 @@ class ConnectionRead:
         kwargs = self.arguments.values(run)
         paging = Paging.of(kwargs)
 
-        def pages(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
-            nodes = self._nodes(caller, kwargs).filter(**{f"{self.related_id}__in": keys.parents})
+        def pages(caller: Run, bound: Keys) -> tuple[QuerySet, Any]:
+            nodes = self._nodes(caller, kwargs).filter(**{f"{self.related_id}__in": bound.parents})
             if nodes.query.distinct:
                 raise NotCovered("DISTINCT: the window's count does not hold")
             queryset, descriptors = paging.paginate(
@@ -592,7 +592,7 @@ class ResolvedObject:
     def resolve(self, run: Run) -> dict[str, Any] | None:
         check_permissions(self.permissions, run, {})
 
-        def build(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
+        def build(caller: Run, bound: Keys) -> tuple[QuerySet, Any]:
             result = self.resolver(None, caller.info)
             if result is None:  # null, as no row is
                 return self.read.model._default_manager.none(), None
@@ -624,8 +624,8 @@ class NodeById:
         if pk is None:  # past any key a row can have
             return None
 
-        def build(caller: Run, keys: Keys) -> tuple[QuerySet, Any]:
-            return read.rows(read.annotate(read.visible(caller).filter(pk=keys.node), caller))
+        def build(caller: Run, bound: Keys) -> tuple[QuerySet, Any]:
+            return read.rows(read.annotate(read.visible(caller).filter(pk=bound.node), caller))
 
         rows, _ = run.read(read, "node", run.keys(node=pk), build)
         return read.build(run, rows)[0] if rows else None
