@@ -296,9 +296,9 @@ def operations(only: set[str] | None) -> list[Operation]:
     ids = {found.name: found.id for found in entries()}
     for op in ops:  # as a production client sends a trusted document: its id
         for sent in [op, *op.turns]:
-            document_id = f"sha256:{ids[sent.document or sent.name]}"
-            sent.body = json.dumps({"documentId": document_id, "variables": sent.variables})
-            sent.body = sent.body.encode()
+            document_id = ids[sent.document or sent.name]
+            body = {"documentId": f"sha256:{document_id}", "variables": sent.variables}
+            sent.body = json.dumps(body).encode()
     in_stack = []
     by_label = {op.label: op for op in ops}
     for label, path, of in (
@@ -825,7 +825,7 @@ def check_answers(ops: list[Operation], api_port: int, bare_port: int) -> dict[s
         checked = op.turns[:: max(1, len(op.turns) // CHECKED)] if op.turns else [op]
         verdicts = collections.Counter(answer_check(sent, api_port, bare_port) for sent in checked)
         op.bytes = len(post(api_port, op))
-        if len(verdicts) == 1 and not op.turns:
+        if not op.turns:
             (equality[op.label],) = verdicts
             equality[op.label] += f" ({op.bytes:,} bytes)"
         else:
@@ -839,6 +839,7 @@ def check_answers(ops: list[Operation], api_port: int, bare_port: int) -> dict[s
 
 
 def answer_check(op: Operation, api_port: int, bare_port: int) -> str:
+    """Whether the API answers `op` with its bare view's bytes."""
     content = post(api_port, op)
     parsed = json.loads(content)
     if parsed.get("errors"):
