@@ -17,18 +17,11 @@ import json
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.contract import contract_violations
-
-SETTINGS = {
-    "deadline": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    "derandomize": True,
-    "database": None,
-    "print_blob": False,
-}
+from tests.hypothesis_settings import SETTINGS
 
 DOCUMENTS = [
     "{ __typename }",
