@@ -247,7 +247,8 @@ def sessions_ended(sessions: set[Session]) -> set[Session]:
         family__in={family for _, family in sessions if family is not None},
         revoked_at__isnull=False,
     ).values_list(Value(None, output_field=IntegerField()), "family")
-    rows = list(active.union(ended, all=True))
+    # Neither side keeps its model's ordering: SQLite allows no ORDER BY inside a UNION.
+    rows = list(active.order_by().union(ended.order_by(), all=True))
     active_users = {user for user, _ in rows if user is not None}
     ended_families = {family for _, family in rows if family is not None}
     return {

@@ -556,6 +556,7 @@ def test_the_legacy_protocol_is_held_to_the_manifest_too():
     assert watched(by_id) == "CONFIRMED"
 
 
+@pytest.mark.django_db  # the closing connection returns the database connection
 def test_an_operation_before_connection_ack_is_refused_by_the_protocol_not_the_manifest():
     async def scenario():
         ws = WebsocketCommunicator(application, "/graphql/", subprotocols=["graphql-transport-ws"])

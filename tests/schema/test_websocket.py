@@ -18,10 +18,16 @@ from tests.factories import PASSWORD, UserFactory
 PROTOCOL = ["graphql-transport-ws"]
 
 
+# A WebSocket that closes hands its database connection back (the consumer's last step): a test
+# that runs one to its close touches the database.
+closes_a_db_connection = pytest.mark.django_db
+
+
 def communicator(path: str = "/graphql/", headers=None) -> WebsocketCommunicator:
     return WebsocketCommunicator(application, path, headers=headers, subprotocols=PROTOCOL)
 
 
+@closes_a_db_connection
 @pytest.mark.parametrize("path", ["/graphql", "/graphql/"])
 def test_the_graphql_path_is_accepted_with_the_protocol_it_offered(path):
     async def scenario():
@@ -43,6 +49,7 @@ def test_other_paths_are_refused_before_the_handshake_completes(path):
     assert async_to_sync(scenario)() == (False, 1000)
 
 
+@closes_a_db_connection
 @pytest.mark.parametrize(
     "origin, accepted",
     [
@@ -65,6 +72,7 @@ def test_a_browser_page_on_another_origin_is_refused(settings, origin, accepted)
     assert async_to_sync(scenario)() is accepted
 
 
+@closes_a_db_connection
 @pytest.mark.parametrize(
     "frame, code",
     [
